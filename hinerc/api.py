@@ -1,0 +1,402 @@
+"""The Python API: :func:`compress`, :func:`decompress` and :func:`inspect`.
+
+Data flows one way::
+
+    read cube ─► prepare bands ─► size model from R ─► fit network ─► quantize (rate fit)
+      ─► entropy-code ─► decode what was written (PSNR) ─► write .hnr atomically
+
+and back: parse + check every CRC ─► entropy-decode ─► dequantize ─► run decoder ─► restore
+bands, dtype, no-data and metadata ─► write cube. torch is imported only where a network runs,
+so :func:`inspect` (``hinerc info``) stays fast.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+
+from hinerc import __version__
+from hinerc.bands import PreparedCube, nodata_mask, prepare, restore
+from hinerc.errors import InputError, OutputExistsError, RateError
+from hinerc.format import container
+from hinerc.format.container import HnrFile
+from hinerc.format.header import (FLAG_NODATA, BandTable, EncodeReport, HnrHeader,
+                                  ModelConfig)
+from hinerc.format.mask import decode_mask, encode_mask
+from hinerc.format.payload import Payload, decode_payload, encode_payload
+from hinerc.io import Cube, detect_format, read_cube, write_cube
+from hinerc.metrics import mean_psnr
+from hinerc import ratecontrol
+
+PathLike = Union[str, os.PathLike]
+
+
+@dataclass
+class CompressResult:
+    """What :func:`compress` produced and measured."""
+
+    path: Optional[Path]
+    size_bytes: int
+    bpppb: float
+    target_bpppb: float
+    psnr_db: float
+    seconds: float
+    epochs: int
+    device: str
+    model_values: int
+    shape: tuple[int, int, int]
+    dtype: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["path"] = str(self.path) if self.path else None
+        return d
+
+
+# ----------------------------------------------------------------------------- helpers
+def resolve_device(device: str = "auto") -> str:
+    """``auto`` → ``cuda`` when available, else ``cpu``; check explicit CUDA requests."""
+    device = (device or "auto").strip().lower()
+    if device == "auto":
+        import torch
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cpu":
+        return device
+    if device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
+        import torch
+        if not torch.cuda.is_available():
+            raise InputError(f"device {device!r} requested but CUDA is not available")
+        if ":" in device and int(device[5:]) >= torch.cuda.device_count():
+            raise InputError(f"device {device!r} does not exist "
+                             f"({torch.cuda.device_count()} CUDA device(s))")
+        return device
+    raise InputError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def check_output(output: Path, inputs: list[Path], force: bool) -> None:
+    """Refuse to overwrite an input, or an existing output without ``force``."""
+    for src in inputs:
+        if _same_file(output, src):
+            raise OutputExistsError(f"{output}: refusing to overwrite the input")
+    if output.exists() and not force:
+        raise OutputExistsError(f"{output} exists (use --force to overwrite)")
+
+
+def _envi_pair(path: Path) -> list[Path]:
+    """The files an ENVI path stands for (header and binary)."""
+    if path.suffix.lower() == ".hdr":
+        return [path, path.with_suffix(".img"), path.with_suffix("")]
+    return [path, path.with_suffix(".hdr"), Path(str(path) + ".hdr")]
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _file_bytes(header: HnrHeader, meta: dict, bands: BandTable, model: ModelConfig,
+                payload: Payload, mask: bytes, report: EncodeReport) -> bytes:
+    return container.to_bytes(HnrFile(header, meta, bands, model, payload.quant, payload.tables,
+                                      payload.streams, mask, report))
+
+
+def _fixed_bytes(header: HnrHeader, meta: dict, prep: PreparedCube, mask: bytes,
+                 report: EncodeReport) -> int:
+    """Exact bytes of every section but the payload ones (QPRM, HUFF, DATA), framing included."""
+    from hinerc.format.container import SECTION_ORDER, _json_bytes
+    n = len(container.SIGNATURE) + 4 + 12 * len(SECTION_ORDER)
+    n += len(header.to_bytes()) + len(_json_bytes(meta))
+    n += len(prep.table.to_bytes(prep.param_bytes)) + len(mask)
+    n += len(_json_bytes(report.to_dict()))
+    return n
+
+
+# ----------------------------------------------------------------------------- compress
+def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *,
+             bpppb: float = 0.2, epochs: int = 100, seed: int = 0, device: str = "auto",
+             bands_per_step: int = 1, lr: float = 1e-3, time_limit: Optional[float] = None,
+             format: Optional[str] = None, var: Optional[str] = None, force: bool = False,
+             progress: Optional[Callable[[Any], None]] = None,
+             on_stage: Optional[Callable[[str], None]] = None) -> CompressResult:
+    """Compress a cube to a ``.hnr`` file of ``bpppb`` bits per sample (±3%).
+
+    Args:
+        source: a :class:`~hinerc.io.Cube` or a path to any cube hinerc reads.
+        output: the ``.hnr`` to write; ``None`` only measures.
+        bpppb: target rate: file bytes × 8 / (H·W·C).
+        epochs: training epochs (passes over all coded bands).
+        seed: seeds every random choice; the same input and seed give the same bytes.
+        device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
+        bands_per_step: bands per optimizer step.
+        time_limit: stop training after this many seconds and keep the model so far.
+        format, var: reader overrides (see :func:`hinerc.io.read_cube`).
+        force: overwrite an existing output.
+        progress: called with :class:`hinerc.nn.train.EpochStats` after every epoch.
+        on_stage: called with a short description when a stage starts.
+
+    Raises:
+        InputError, RateError, OutputExistsError, TrainingError.
+    """
+    t_start = time.perf_counter()
+    stage = on_stage or (lambda s: None)
+    inputs: list[Path] = []
+    if isinstance(source, Cube):
+        cube = source
+    else:
+        src = Path(source)
+        inputs = _envi_pair(src) if detect_format(src, format) == "envi" else [src]
+        cube = read_cube(src, format=format, var=var)
+    out_path = Path(output) if output is not None else None
+    if out_path is not None:
+        check_output(out_path, inputs, force)
+    if not (isinstance(bpppb, (int, float)) and math.isfinite(bpppb) and bpppb > 0):
+        raise InputError(f"--bpppb must be a positive number, got {bpppb}")
+    if epochs < 1:
+        raise InputError("--epochs must be at least 1")
+    dev = resolve_device(device)
+
+    from hinerc.nn.geometry import choose_geometry
+    from hinerc.nn.sizing import config_for_budget, smallest_config
+    from hinerc.nn.train import TrainConfig, fit
+    from hinerc.nn.model import decode_bands
+
+    h, w, c = cube.shape
+    samples = h * w * c
+    prep = prepare(cube)
+    n_coded = int(prep.coords.size)
+    meta = cube.metadata_dict()
+    mask = encode_mask(prep.nodata_mask)
+    header = HnrHeader(h, w, c, cube.dtype.name, n_coded, prep.param_bytes,
+                       FLAG_NODATA if cube.nodata is not None else 0)
+    report = EncodeReport(psnr_db=99.999, encode_seconds=9999.9, device=dev, epochs=epochs,
+                          seed=seed, hinerc_version=__version__,
+                          source_bits_per_sample=cube.dtype.itemsize * 8)
+    budget_bytes = ratecontrol.target_bytes(bpppb, samples)
+    fixed = _fixed_bytes(header, meta, prep, mask, report)
+    geom = choose_geometry(h, w)
+    smallest = smallest_config(geom)
+
+    def payload_room(cfg: ModelConfig) -> float:
+        n_tensors = len(cfg.tensor_specs(n_coded))
+        return budget_bytes - fixed - (4 + 11 * n_tensors + 2 * 100)
+
+    room = payload_room(smallest)
+    values = ratecontrol.value_budget(room) if room > 0 else 0
+    cfg = config_for_budget(geom, n_coded, values) if values > 0 else None
+    if cfg is None:
+        need = fixed + 4 + 11 * len(smallest.tensor_specs(n_coded)) + 200
+        need += (n_coded * geom.embed_h * geom.embed_w + smallest.decoder_params()) * 8 / 8
+        raise RateError(f"{bpppb:g} bpppb is below what this cube can reach: the side information "
+                        f"and the smallest model need about {need * 8 / samples:.4f} bpppb")
+
+    tc = TrainConfig(epochs=epochs, lr=lr, bands_per_step=bands_per_step, seed=seed,
+                     device=dev, time_limit=time_limit)
+    lo = budget_bytes * (1 - ratecontrol.TOLERANCE)
+    hi = budget_bytes * (1 + ratecontrol.TOLERANCE)
+    for attempt in range(3):
+        stage(f"training {cfg.decoder_params() + n_coded * cfg.embed_channels * cfg.embed_h * cfg.embed_w:,} "
+              f"values ({_describe(cfg)}) on {dev}")
+        result = fit(prep.target, prep.valid, prep.coords, cfg, tc, progress)
+        stage("quantizing and entropy coding")
+        tensors_f = [result.embeddings] + [result.decoder[name] for name, _ in
+                                           cfg.tensor_specs(n_coded)[1:]]
+        qts, coded = ratecontrol.fit_bits(tensors_f, budget_bytes - fixed)
+        total = fixed + coded
+        if lo <= total <= hi:
+            break
+        # Correct the value budget by the measured cost per value and train again.
+        n_values = sum(t.size for t in tensors_f)
+        per_value = coded * 8.0 / n_values
+        new_values = ratecontrol.value_budget(payload_room(cfg), per_value)
+        new_cfg = config_for_budget(geom, n_coded, new_values)
+        if new_cfg is None or attempt == 2:
+            raise RateError(f"could not land {bpppb:g} bpppb: the closest file is "
+                            f"{total * 8 / samples:.4f} bpppb")
+        cfg = new_cfg
+
+    payload = encode_payload(qts)
+    # Decode exactly what will be written, as decompress will, and measure it.
+    stage("decoding to measure quality")
+    specs = cfg.tensor_specs(n_coded)
+    tensors = decode_payload(specs, payload)
+    decoded = decode_bands(cfg, tensors, h, w, device=dev) if n_coded else np.empty((0, h, w))
+    nodata_full = nodata_mask(cube)
+    restored = restore(prep.table, decoded, prep.nodata_mask, cube.dtype.name, cube.nodata, h, w)
+    psnr = mean_psnr(cube.data, restored, nodata_full if cube.nodata is not None else None)
+
+    report.psnr_db = round(psnr, 4) if math.isfinite(psnr) else None
+    report.encode_seconds = round(time.perf_counter() - t_start, 2)
+    report.epochs = result.epochs_done
+    blob = _file_bytes(header, meta, prep.table, cfg, payload, mask, report)
+    if out_path is not None:
+        write_atomic(out_path, blob)
+    return CompressResult(out_path, len(blob), len(blob) * 8 / samples, bpppb, psnr,
+                          report.encode_seconds, result.epochs_done, dev,
+                          sum(int(np.prod(s)) for _, s in specs), (h, w, c), cube.dtype.name)
+
+
+def _describe(cfg: ModelConfig) -> str:
+    return (f"embedding {cfg.embed_channels}×{cfg.embed_h}×{cfg.embed_w}, "
+            f"channels {'-'.join(map(str, cfg.channels))}, strides {'·'.join(map(str, cfg.strides))}")
+
+
+# ----------------------------------------------------------------------------- decompress
+def decode_file(f: HnrFile, device: str = "cpu") -> Cube:
+    """Decode a parsed ``.hnr`` into a :class:`Cube` in the original dtype and metadata."""
+    from hinerc.nn.model import decode_bands
+
+    hd = f.header
+    specs = f.model.tensor_specs(hd.n_coded)
+    tensors = decode_payload(specs, Payload(f.quant, f.tables, f.streams))
+    if hd.n_coded:
+        decoded = decode_bands(f.model, tensors, hd.height, hd.width, device=device)
+    else:
+        decoded = np.empty((0, hd.height, hd.width), np.float32)
+    n_mask = int((f.bands.kinds != 2).sum())
+    mask = decode_mask(f.mask, (hd.height, hd.width, n_mask))
+    nodata = f.meta.get("nodata")
+    data = restore(f.bands, decoded, mask, hd.dtype, nodata, hd.height, hd.width)
+    try:
+        return Cube.from_metadata(data, f.meta)
+    except InputError as exc:
+        raise container.CorruptFileError(f"invalid metadata: {exc}") from exc
+
+
+def decompress(source: PathLike, output: Optional[PathLike] = None, *, format: Optional[str] = None,
+               interleave: Optional[str] = None, device: str = "auto", force: bool = False,
+               dtype: Optional[str] = None) -> Cube:
+    """Decode a ``.hnr`` file; write it to ``output`` (format by extension) when given.
+
+    Args:
+        dtype: ``None`` keeps the original sample type; ``"float32"`` writes floats.
+    """
+    src = Path(source)
+    out_path = Path(output) if output is not None else None
+    if out_path is not None:
+        check_output(out_path, [src], force)
+        fmt = detect_format(out_path, format)
+        if fmt == "envi":
+            for p in _envi_pair(out_path)[1:2]:
+                check_output(p, [src], force)
+    f = container.read_file(src)
+    cube = decode_file(f, resolve_device(device))
+    if dtype is not None:
+        if dtype != "float32":
+            raise InputError("only --dtype float32 is supported besides the original type")
+        dec = cube.data.astype(np.float32)
+        cube = cube.with_data(dec)
+    if out_path is not None:
+        write_cube(cube, out_path, format=format, interleave=interleave)
+    return cube
+
+
+# ----------------------------------------------------------------------------- inspect
+def inspect_hnr(path: PathLike) -> dict[str, Any]:
+    """Describe a ``.hnr`` from its header alone (every CRC is checked, nothing is decoded)."""
+    p = Path(path)
+    f = container.read_file(p)
+    hd = f.header
+    size = p.stat().st_size
+    wl = f.meta.get("wavelengths_nm")
+    bits = f.report.source_bits_per_sample or np.dtype(hd.dtype).itemsize * 8
+    bpppb = size * 8 / hd.samples
+    specs = f.model.tensor_specs(hd.n_coded)
+    n_values = sum(int(np.prod(s)) for _, s in specs)
+    payload = f.section_sizes.get("DATA", 0)
+    return {
+        "kind": "hnr",
+        "path": str(p),
+        "format_version": "%d.%d" % container.VERSION,
+        "shape": [hd.height, hd.width, hd.bands],
+        "dtype": hd.dtype,
+        "bands_coded": hd.n_coded,
+        "bands_constant": int((f.bands.kinds == 1).sum()),
+        "bands_nodata": int((f.bands.kinds == 2).sum()),
+        "wavelength_count": len(wl) if wl else 0,
+        "wavelength_min_nm": min(wl) if wl else None,
+        "wavelength_max_nm": max(wl) if wl else None,
+        "file_bytes": size,
+        "bpppb": bpppb,
+        "compression_ratio": bits / bpppb,
+        "source_bits_per_sample": bits,
+        "arch": f.model.arch,
+        "model_values": n_values,
+        "model_config": f.model.to_dict(),
+        "quant_bits": sorted({q.bits for q in f.quant}),
+        "payload_bytes": payload,
+        "sections": f.section_sizes,
+        "psnr_db": f.report.psnr_db,
+        "encode_seconds": f.report.encode_seconds,
+        "device": f.report.device,
+        "epochs": f.report.epochs,
+        "seed": f.report.seed,
+        "hinerc_version": f.report.hinerc_version,
+        "nodata": f.meta.get("nodata"),
+        "interleave": f.meta.get("interleave"),
+        "source_format": f.meta.get("source_format"),
+    }
+
+
+def inspect_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] = None) -> dict[str, Any]:
+    """Describe an input cube (ENVI, GeoTIFF, .mat, .npy)."""
+    p = Path(path)
+    cube = read_cube(p, format=format, var=var)
+    wl = cube.wavelengths_nm
+    return {
+        "kind": "cube",
+        "path": str(p),
+        "format": cube.source_format,
+        "shape": list(cube.shape),
+        "dtype": cube.dtype.name,
+        "interleave": cube.interleave,
+        "wavelength_count": int(wl.size) if wl is not None else 0,
+        "wavelength_min_nm": float(wl.min()) if wl is not None else None,
+        "wavelength_max_nm": float(wl.max()) if wl is not None else None,
+        "fwhm": cube.fwhm_nm is not None,
+        "bad_bands": int(cube.bad_bands.sum()) if cube.bad_bands is not None else 0,
+        "nodata": cube.nodata,
+        "crs": cube.crs is not None,
+        "transform": list(cube.transform) if cube.transform else None,
+        "bits_per_sample": cube.dtype.itemsize * 8,
+        "size_bytes": int(cube.data.nbytes),
+    }
+
+
+def inspect(path: PathLike, format: Optional[str] = None, var: Optional[str] = None) -> dict[str, Any]:
+    """Describe a ``.hnr`` (by its signature) or any input cube."""
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(len(container.SIGNATURE))
+    except FileNotFoundError:
+        raise InputError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{p}: is a directory") from None
+    except OSError as exc:
+        raise InputError(f"{p}: cannot read ({exc.strerror})") from None
+    if head == container.SIGNATURE or p.suffix.lower() == ".hnr":
+        return inspect_hnr(p)
+    return inspect_cube(p, format=format, var=var)

@@ -1,0 +1,110 @@
+"""From a cube to what the network fits, and back: band kinds, normalisation, no-data masks.
+
+Each band is classified as *coded* (the network represents it), *constant* (every real sample
+has one value: restored exactly, no training spent) or *no-data* (no real sample at all). Coded
+bands are min/max normalised to [0, 1] over their real samples; the offset and scale are stored
+(float32, or float64 for 32/64-bit types) and the target is computed from the stored values, so
+the encoder measures exactly what the decoder will produce. Numpy only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from hinerc.errors import InputError
+from hinerc.format.header import BAND_CODED, BAND_CONSTANT, BAND_NODATA, BandTable
+from hinerc.io.cube import Cube
+
+WIDE_TYPES = ("float64", "int32", "uint32", "int64", "uint64")
+
+
+@dataclass
+class PreparedCube:
+    table: BandTable
+    param_bytes: int
+    target: np.ndarray  # N×H×W float32 in [0, 1], coded bands in band order
+    valid: Optional[np.ndarray]  # N×H×W bool (True = real sample), None when all real
+    nodata_mask: np.ndarray  # H×W×M bool over bands that are not no-data bands
+    coords: np.ndarray  # spectral coordinate of the coded bands
+
+
+def nodata_mask(cube: Cube) -> np.ndarray:
+    """H×W×C boolean, True where a sample equals the no-data value."""
+    if cube.nodata is None:
+        return np.zeros(cube.shape, dtype=bool)
+    if np.isnan(cube.nodata):
+        return np.isnan(cube.data) if cube.data.dtype.kind == "f" else np.zeros(cube.shape, bool)
+    return cube.data == np.asarray(cube.nodata).astype(cube.data.dtype)
+
+
+def prepare(cube: Cube) -> PreparedCube:
+    data = cube.data
+    nd = nodata_mask(cube)
+    if data.dtype.kind == "f":
+        bad = ~np.isfinite(data) & ~nd
+        if bad.any():
+            raise InputError(f"the cube holds {int(bad.sum())} NaN or infinite samples "
+                             "(declare them as no-data)")
+    c = cube.bands
+    width = 8 if data.dtype.name in WIDE_TYPES else 4
+    fdt = np.float64 if width == 8 else np.float32
+    kinds = np.zeros(c, np.uint8)
+    offsets = np.zeros(c, np.float64)
+    scales = np.zeros(c, np.float64)
+    for b in range(c):
+        real = data[:, :, b][~nd[:, :, b]]
+        if real.size == 0:
+            kinds[b] = BAND_NODATA
+            continue
+        lo, hi = real.min(), real.max()
+        offsets[b] = fdt(lo)
+        if lo == hi:
+            kinds[b] = BAND_CONSTANT
+        else:
+            kinds[b] = BAND_CODED
+            scales[b] = fdt(fdt(hi) - fdt(lo))
+    table = BandTable(kinds, offsets, scales)
+    coded = table.coded
+    target = np.empty((coded.size,) + data.shape[:2], np.float32)
+    for i, b in enumerate(coded):
+        t = (data[:, :, b].astype(np.float64) - offsets[b]) / scales[b]
+        target[i] = np.clip(t, 0.0, 1.0)
+    valid = None
+    if nd[:, :, coded].any():
+        valid = np.moveaxis(~nd[:, :, coded], 2, 0).copy()
+        target[~valid] = 0.0
+    coords = cube.spectral_coordinate()[coded]
+    return PreparedCube(table, width, target, valid, nd[:, :, kinds != BAND_NODATA], coords)
+
+
+def restore(table: BandTable, decoded: np.ndarray, mask: np.ndarray, dtype: str,
+            nodata: Optional[float], height: int, width: int) -> np.ndarray:
+    """Build the H×W×C cube in ``dtype`` from decoded coded bands (N×H×W in [0, 1])."""
+    c = table.kinds.size
+    dt = np.dtype(dtype)
+    out = np.empty((height, width, c), dtype=dt)
+    coded_pos = {int(b): i for i, b in enumerate(table.coded)}
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+    fill = nodata if nodata is not None else 0
+    mask_bands = np.nonzero(table.kinds != BAND_NODATA)[0]
+    for b in range(c):
+        kind = table.kinds[b]
+        if kind == BAND_NODATA:
+            out[:, :, b] = np.asarray(fill).astype(dt)
+            continue
+        if kind == BAND_CONSTANT:
+            vals = np.full((height, width), table.offsets[b])
+        else:
+            vals = table.offsets[b] + table.scales[b] * decoded[coded_pos[b]].astype(np.float64)
+        if dt.kind in "iu":
+            vals = np.clip(np.rint(vals), info.min, info.max)
+        out[:, :, b] = vals.astype(dt)
+    if nodata is not None and mask.any():
+        sub = out[:, :, mask_bands]
+        sub[mask] = np.asarray(nodata).astype(dt)
+        out[:, :, mask_bands] = sub
+    return out

@@ -1,0 +1,346 @@
+"""The ``hinerc`` command line: a thin click shell over :mod:`hinerc.api`.
+
+Exit codes: 0 success; 1 bad input or failed work (one line on stderr); 2 usage error (click's
+own); 3 internal error (a bug: one line asking for a report, the traceback only with
+``--debug``); 130 interrupted. torch is imported only by the commands that run a network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from hinerc import __version__
+from hinerc.errors import HinercError
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+FORMATS = ["envi", "gtiff", "mat", "npy"]
+ISSUES_URL = "https://github.com/hinerc/hinerc/issues"
+
+
+# ----------------------------------------------------------------------------- plumbing
+def _one_line(msg: object) -> str:
+    return " ".join(str(msg).split())
+
+
+class HinercGroup(click.Group):
+    """Maps exceptions to the exit-code contract, for every subcommand."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        debug = "--debug" in sys.argv or "--debug" in (ctx.protected_args + ctx.args)
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except HinercError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"hinerc: error: {_one_line(exc)}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("hinerc: interrupted; no output was written", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # a bug
+            if debug:
+                traceback.print_exc()
+            click.echo(f"hinerc: internal error: {type(exc).__name__}: {_one_line(exc)} "
+                       f"(this is a bug: please report it at {ISSUES_URL}; "
+                       "rerun with --debug for the traceback)", err=True)
+            ctx.exit(3)
+
+
+def _show_warnings(quiet: bool) -> None:
+    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        if not quiet:
+            click.echo(f"hinerc: warning: {_one_line(message)}", err=True)
+    warnings.showwarning = show  # type: ignore[assignment]
+    warnings.simplefilter("always")
+
+
+def common_options(f):  # noqa: ANN001
+    """--quiet and --debug, shared by every command."""
+    f = click.option("--debug", is_flag=True, help="Show the traceback of internal errors.")(f)
+    f = click.option("--quiet", is_flag=True, help="Print nothing but errors (and --json).")(f)
+    return f
+
+
+format_option = click.option(
+    "-f", "--format", "fmt", type=click.Choice(FORMATS), default=None,
+    help="Cube format, overriding the file extension.")
+var_option = click.option("--var", metavar="NAME", default=None,
+                          help="Variable holding the cube in a .mat with several 3-D arrays.")
+device_option = click.option(
+    "--device", default="auto", show_default=True, metavar="auto|cpu|cuda|cuda:N",
+    help="Where the network runs; auto takes CUDA when there is one.")
+force_option = click.option("--force", is_flag=True, help="Overwrite an existing output.")
+json_option = click.option("--json", "as_json", is_flag=True,
+                           help="Print the result as JSON on stdout.")
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, Path):
+        return str(o)
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    return str(o)
+
+
+def _dump(obj: Any) -> str:
+    def clean(v: Any) -> Any:
+        if isinstance(v, float) and not math.isfinite(v):
+            return None
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [clean(x) for x in v]
+        return v
+    return json.dumps(clean(obj), indent=2, default=_json_default)
+
+
+@click.group(cls=HinercGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, "-V", "--version", prog_name="hinerc")
+def cli() -> None:
+    """hinerc: compress hyperspectral cubes with a fitted neural network (HINER).
+
+    \b
+    Examples:
+      hinerc compress scene.hdr -o scene.hnr --bpppb 0.2
+      hinerc decompress scene.hnr -o decoded.hdr
+      hinerc info scene.hnr --json
+
+    Inputs: ENVI (.hdr + binary), GeoTIFF (.tif), MATLAB (.mat, v5 and v7.3) and .npy.
+    """
+
+
+# ----------------------------------------------------------------------------- compress
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The .hnr to write [default: INPUT with .hnr].")
+@click.option("--bpppb", type=click.FloatRange(min=0, min_open=True), default=0.2,
+              show_default=True, metavar="BITS",
+              help="Target rate: file size in bits per pixel per band (±3%).")
+@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Training epochs (passes over all bands).")
+@click.option("--bands-per-step", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Bands per optimizer step.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="SECONDS", help="Stop training after this long and keep the model so far.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed; the same input and seed give the same bytes on one machine.")
+@device_option
+@format_option
+@var_option
+@force_option
+@json_option
+@common_options
+def compress(input: Path, output: Optional[Path], bpppb: float, epochs: int,
+             bands_per_step: int, time_limit: Optional[float], seed: int, device: str,
+             fmt: Optional[str], var: Optional[str], force: bool, as_json: bool, quiet: bool,
+             debug: bool) -> None:
+    """Compress a cube into a .hnr file of a given size.
+
+    Fits a small network to INPUT, quantizes it, entropy-codes it and writes one
+    self-contained .hnr whose size is --bpppb bits per sample (±3%). The file is written
+    atomically: on any error nothing is left behind.
+
+    \b
+    Examples:
+      hinerc compress scene.hdr -o scene.hnr --bpppb 0.2
+      hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --epochs 300 --device cuda
+      hinerc compress cube.mat --var hsi -o cube.hnr --quiet
+      for f in scenes/*.hdr; do hinerc compress "$f" -o "out/$(basename "$f" .hdr).hnr"; done
+    """
+    from hinerc import api
+
+    _show_warnings(quiet)
+    output = output or input.with_suffix(".hnr")
+    with _TrainingProgress(enabled=not quiet) as prog:
+        result = api.compress(input, output, bpppb=bpppb, epochs=epochs, seed=seed, device=device,
+                              bands_per_step=bands_per_step, time_limit=time_limit, format=fmt,
+                              var=var, force=force, progress=prog.update, on_stage=prog.stage)
+    if as_json:
+        click.echo(_dump(result.to_dict()))
+    elif not quiet:
+        click.echo(f"{output}: {result.size_bytes:,} bytes, {result.bpppb:.4f} bpppb "
+                   f"(target {bpppb:g}), PSNR {result.psnr_db:.2f} dB, "
+                   f"{result.seconds:.1f} s on {result.device}", err=False)
+
+
+class _TrainingProgress:
+    """A rich progress bar on stderr: epoch, loss, PSNR, ETA."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.progress = None
+        self.task = None
+
+    def __enter__(self) -> "_TrainingProgress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            self.progress = Progress(
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]}  PSNR {task.fields[psnr]}"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=True)
+            self.progress.start()
+        return self
+
+    def stage(self, text: str) -> None:
+        if not self.enabled or self.progress is None:
+            return
+        if text.startswith("training"):
+            self.progress.console.print(f"[dim]{text}[/dim]")
+            self.task = self.progress.add_task("epoch", total=None, loss="-", psnr="-")
+        else:
+            self.progress.console.print(f"[dim]{text}[/dim]")
+
+    def update(self, stats: Any) -> None:
+        if self.progress is None or self.task is None:
+            return
+        self.progress.update(self.task, completed=stats.epoch, total=stats.epochs,
+                             loss=f"{stats.loss:.4f}", psnr=f"{stats.psnr_db:.2f} dB")
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+# ----------------------------------------------------------------------------- decompress
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The cube to write; its extension picks the format "
+                   "(.hdr/.img ENVI, .tif GeoTIFF, .mat, .npy).")
+@format_option
+@click.option("--interleave", type=click.Choice(["bsq", "bil", "bip"]), default=None,
+              help="ENVI interleave [default: the original one].")
+@click.option("--dtype", type=click.Choice(["float32"]), default=None,
+              help="Write float32 samples instead of the original type.")
+@device_option
+@force_option
+@json_option
+@common_options
+def decompress(input: Path, output: Path, fmt: Optional[str], interleave: Optional[str],
+               dtype: Optional[str], device: str, force: bool, as_json: bool, quiet: bool,
+               debug: bool) -> None:
+    """Decode a .hnr file back to a cube.
+
+    The cube has the original shape, sample type (integers rounded and clipped), no-data
+    pixels, wavelengths and other metadata.
+
+    \b
+    Examples:
+      hinerc decompress scene.hnr -o decoded.hdr
+      hinerc decompress scene.hnr -o decoded.tif --dtype float32
+      for f in out/*.hnr; do hinerc decompress "$f" -o "${f%.hnr}.hdr" --quiet; done
+    """
+    import time
+
+    from hinerc import api
+
+    _show_warnings(quiet)
+    t0 = time.perf_counter()
+    cube = api.decompress(input, output, format=fmt, interleave=interleave, device=device,
+                          force=force, dtype=dtype)
+    secs = time.perf_counter() - t0
+    if as_json:
+        click.echo(_dump({"input": str(input), "output": str(output), "shape": list(cube.shape),
+                          "dtype": cube.dtype.name, "seconds": round(secs, 3)}))
+    elif not quiet:
+        h, w, c = cube.shape
+        click.echo(f"{output}: {h}×{w}×{c} {cube.dtype.name}, {secs:.1f} s")
+
+
+# ----------------------------------------------------------------------------- info
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@format_option
+@var_option
+@json_option
+@common_options
+def info(input: Path, fmt: Optional[str], var: Optional[str], as_json: bool, quiet: bool,
+         debug: bool) -> None:
+    """Describe a .hnr file (or an input cube) without decoding it.
+
+    For a .hnr every CRC is checked; the shape, type, wavelengths, real size and rate,
+    compression ratio, model, and the PSNR, time and device of the encode are shown.
+
+    \b
+    Examples:
+      hinerc info scene.hnr
+      hinerc info scene.hnr --json | python -c "import json,sys; print(json.load(sys.stdin)['bpppb'])"
+      hinerc info scene.hdr
+    """
+    from hinerc import api
+
+    _show_warnings(quiet)
+    d = api.inspect(input, format=fmt, var=var)
+    if as_json:
+        click.echo(_dump(d))
+        return
+    if quiet:
+        return
+    click.echo(_format_info(d))
+
+
+def _fmt_wl(d: dict) -> str:
+    if not d.get("wavelength_count"):
+        return "none (band index)"
+    return (f"{d['wavelength_count']} bands, {d['wavelength_min_nm']:.2f}–"
+            f"{d['wavelength_max_nm']:.2f} nm")
+
+
+def _format_info(d: dict) -> str:
+    h, w, c = d["shape"]
+    if d["kind"] == "cube":
+        rows = [
+            ("file", d["path"]), ("format", d["format"]),
+            ("shape", f"{h} × {w} × {c} (rows × columns × bands)"), ("dtype", d["dtype"]),
+            ("interleave", d["interleave"] or "-"), ("wavelengths", _fmt_wl(d)),
+            ("bad bands", d["bad_bands"]), ("nodata", d["nodata"]),
+            ("georeferenced", "yes" if d["crs"] or d["transform"] else "no"),
+            ("size", f"{d['size_bytes']:,} bytes of samples"),
+        ]
+    else:
+        psnr = f"{d['psnr_db']:.2f} dB" if d["psnr_db"] is not None else "-"
+        cfg = d["model_config"]
+        rows = [
+            ("file", d["path"]), ("format", f".hnr version {d['format_version']}"),
+            ("shape", f"{h} × {w} × {c} (rows × columns × bands)"), ("dtype", d["dtype"]),
+            ("bands", f"{d['bands_coded']} coded, {d['bands_constant']} constant, "
+                      f"{d['bands_nodata']} no-data"),
+            ("wavelengths", _fmt_wl(d)),
+            ("file size", f"{d['file_bytes']:,} bytes"),
+            ("rate", f"{d['bpppb']:.4f} bpppb"),
+            ("compression", f"{d['compression_ratio']:.1f}:1 against "
+                            f"{d['source_bits_per_sample']} bits per sample"),
+            ("model", f"{d['arch']}, {d['model_values']:,} stored values, embedding "
+                      f"{cfg['embed_channels']}×{cfg['embed_h']}×{cfg['embed_w']}, channels "
+                      f"{'-'.join(map(str, cfg['channels']))}, strides "
+                      f"{'·'.join(map(str, cfg['strides']))}, "
+                      f"{'/'.join(map(str, d['quant_bits']))}-bit"),
+            ("PSNR at encode", psnr),
+            ("encode", f"{d['encode_seconds']} s on {d['device']}, {d['epochs']} epochs, "
+                       f"seed {d['seed']}, hinerc {d['hinerc_version']}"),
+        ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Console-script entry point."""
+    cli.main(args=argv, prog_name="hinerc")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""The ``.hnr`` container, version 1: signature, version, then CRC-protected sections.
+
+Layout (all integers little-endian; the full specification is ``docs/format.md``)::
+
+    signature   8 bytes  89 48 4E 52 0D 0A 1A 0A   ("\\x89HNR\\r\\n\\x1a\\n")
+    version     2 bytes  major (1), minor (0)
+    n_sections  u16
+    then n_sections times:
+        tag     4 ASCII bytes
+        length  u32      payload bytes
+        payload
+        crc32   u32      of tag + length + payload
+
+The reader checks, in order, the signature, the major version, every section length against the
+real file size, and every CRC, before it parses a single field. Nothing is unpickled: sections
+are fixed ``struct`` records, float arrays, zlib-compressed UTF-8 JSON, or entropy-coded bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hinerc.errors import CorruptFileError, FormatError, UnsupportedVersionError
+from hinerc.format.entropy import HuffmanTable
+from hinerc.format.header import BandTable, EncodeReport, HnrHeader, ModelConfig
+from hinerc.format.quant import PER_CHANNEL, PER_TENSOR
+
+SIGNATURE = b"\x89HNR\r\n\x1a\n"
+VERSION = (1, 0)
+#: Required sections, in the order the writer emits them.
+SECTION_ORDER = ("HEAD", "META", "BAND", "MODL", "QPRM", "HUFF", "DATA", "MASK", "RPRT")
+#: A declared output may not exceed this many samples per coded bit (bpppb ≥ 1e-4).
+MAX_SAMPLES_PER_BIT = 10_000
+_JSON_LIMIT = 16 << 20
+
+
+@dataclass
+class TensorQuant:
+    """How one stored tensor was quantized and which entropy stream holds its symbols."""
+
+    bits: int
+    mode: int
+    stream: int
+    mins: np.ndarray
+    scales: np.ndarray
+
+
+@dataclass
+class Stream:
+    """One entropy-coded stream: its Huffman table index, symbol count and bytes."""
+
+    table: int
+    count: int
+    data: bytes
+
+
+@dataclass
+class HnrFile:
+    """Everything a ``.hnr`` holds, parsed."""
+
+    header: HnrHeader
+    meta: dict[str, Any]
+    bands: BandTable
+    model: ModelConfig
+    quant: list[TensorQuant]
+    tables: list[HuffmanTable]
+    streams: list[Stream]
+    mask: bytes
+    report: EncodeReport
+    section_sizes: dict[str, int] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------ writing
+def _json_bytes(obj: Any) -> bytes:
+    return zlib.compress(json.dumps(obj, separators=(",", ":"), sort_keys=True).encode(), 9)
+
+
+def _quant_bytes(quant: list[TensorQuant]) -> bytes:
+    out = [struct.pack("<H", len(quant))]
+    for tq in quant:
+        out.append(struct.pack("<BBB", tq.bits, tq.mode, tq.stream))
+        out.append(tq.mins.astype("<f4").tobytes() + tq.scales.astype("<f4").tobytes())
+    return b"".join(out)
+
+
+def _huff_bytes(tables: list[HuffmanTable]) -> bytes:
+    out = [struct.pack("<B", len(tables))]
+    for t in tables:
+        b = t.to_bytes()
+        out.append(struct.pack("<I", len(b)) + b)
+    return b"".join(out)
+
+
+def _data_bytes(streams: list[Stream]) -> bytes:
+    out = [struct.pack("<B", len(streams))]
+    for s in streams:
+        out.append(struct.pack("<BII", s.table, s.count, len(s.data)) + s.data)
+    return b"".join(out)
+
+
+def _section(tag: str, payload: bytes) -> bytes:
+    head = tag.encode("ascii") + struct.pack("<I", len(payload))
+    return head + payload + struct.pack("<I", zlib.crc32(head + payload))
+
+
+def to_bytes(f: HnrFile) -> bytes:
+    """Serialise ``f``; the result's length is the real rate."""
+    payloads = {
+        "HEAD": f.header.to_bytes(),
+        "META": _json_bytes(f.meta),
+        "BAND": f.bands.to_bytes(f.header.band_param_bytes),
+        "MODL": _json_bytes(f.model.to_dict()),
+        "QPRM": _quant_bytes(f.quant),
+        "HUFF": _huff_bytes(f.tables),
+        "DATA": _data_bytes(f.streams),
+        "MASK": f.mask,
+        "RPRT": _json_bytes(f.report.to_dict()),
+    }
+    parts = [SIGNATURE, struct.pack("<BBH", *VERSION, len(payloads))]
+    parts += [_section(tag, payloads[tag]) for tag in SECTION_ORDER]
+    return b"".join(parts)
+
+
+# ------------------------------------------------------------------------------ reading
+def split_sections(buf: bytes) -> dict[str, bytes]:
+    """Check signature, version, lengths and CRCs; return the payload of each section."""
+    if len(buf) < len(SIGNATURE) + 4:
+        if not buf:
+            raise CorruptFileError("empty file")
+        raise CorruptFileError("not a .hnr file (too short)")
+    if buf[: len(SIGNATURE)] != SIGNATURE:
+        raise CorruptFileError("not a .hnr file (wrong signature)")
+    major, minor, n = struct.unpack_from("<BBH", buf, len(SIGNATURE))
+    if major != VERSION[0]:
+        raise UnsupportedVersionError(
+            f"unsupported .hnr version {major}.{minor} (this hinerc reads {VERSION[0]}.x)")
+    pos = len(SIGNATURE) + 4
+    sections: dict[str, bytes] = {}
+    for i in range(n):
+        if pos + 8 > len(buf):
+            raise CorruptFileError(f"truncated file: section {i + 1} of {n} is missing")
+        tag_b = buf[pos: pos + 4]
+        (length,) = struct.unpack_from("<I", buf, pos + 4)
+        end = pos + 8 + length + 4
+        if end > len(buf):
+            raise CorruptFileError(
+                f"truncated file: section {tag_b!r} declares {length} bytes, "
+                f"only {max(0, len(buf) - pos - 12)} present")
+        (crc,) = struct.unpack_from("<I", buf, end - 4)
+        if zlib.crc32(buf[pos: end - 4]) != crc:
+            raise CorruptFileError(f"CRC mismatch in section {tag_b!r}: the file is corrupt")
+        try:
+            tag = tag_b.decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise CorruptFileError("invalid section tag") from exc
+        if tag in sections:
+            raise CorruptFileError(f"duplicate section {tag}")
+        sections[tag] = buf[pos + 8: end - 4]
+        pos = end
+    if pos != len(buf):
+        raise CorruptFileError(f"{len(buf) - pos} unexpected bytes after the last section")
+    missing = [t for t in SECTION_ORDER if t not in sections]
+    if missing:
+        raise CorruptFileError(f"missing section(s) {', '.join(missing)}")
+    return sections
+
+
+def _json(buf: bytes, what: str) -> Any:
+    try:
+        d = zlib.decompressobj()
+        raw = d.decompress(buf, _JSON_LIMIT)
+        if not d.eof:
+            raise CorruptFileError(f"{what} section is corrupt or too large")
+        return json.loads(raw.decode("utf-8"))
+    except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptFileError(f"{what} section is corrupt") from exc
+
+
+def _read_quant(buf: bytes, specs: list[tuple[str, tuple[int, ...]]]) -> list[TensorQuant]:
+    if len(buf) < 2:
+        raise CorruptFileError("QPRM section is truncated")
+    (n,) = struct.unpack_from("<H", buf, 0)
+    if n != len(specs):
+        raise CorruptFileError(f"QPRM describes {n} tensors, the model has {len(specs)}")
+    pos, out = 2, []
+    for _, shape in specs:
+        if pos + 3 > len(buf):
+            raise CorruptFileError("QPRM section is truncated")
+        bits, mode, stream = struct.unpack_from("<BBB", buf, pos)
+        pos += 3
+        if not 1 <= bits <= 16 or mode not in (PER_TENSOR, PER_CHANNEL):
+            raise CorruptFileError("invalid quantization parameters")
+        k = 1 if mode == PER_TENSOR else shape[0]
+        if pos + 8 * k > len(buf):
+            raise CorruptFileError("QPRM section is truncated")
+        mins = np.frombuffer(buf, "<f4", k, pos).astype(np.float32)
+        scales = np.frombuffer(buf, "<f4", k, pos + 4 * k).astype(np.float32)
+        if not (np.isfinite(mins).all() and np.isfinite(scales).all()):
+            raise CorruptFileError("non-finite quantization parameters")
+        pos += 8 * k
+        out.append(TensorQuant(bits, mode, stream, mins, scales))
+    if pos != len(buf):
+        raise CorruptFileError("QPRM section has trailing bytes")
+    return out
+
+
+def _read_tables(buf: bytes) -> list[HuffmanTable]:
+    if not buf:
+        raise CorruptFileError("HUFF section is empty")
+    pos, out = 1, []
+    for _ in range(buf[0]):
+        if pos + 4 > len(buf):
+            raise CorruptFileError("HUFF section is truncated")
+        (length,) = struct.unpack_from("<I", buf, pos)
+        if pos + 4 + length > len(buf):
+            raise CorruptFileError("HUFF section is truncated")
+        table = HuffmanTable.from_bytes(buf[pos + 4: pos + 4 + length])
+        table.code_table()  # validates the code lengths
+        out.append(table)
+        pos += 4 + length
+    if pos != len(buf):
+        raise CorruptFileError("HUFF section has trailing bytes")
+    return out
+
+
+def _read_streams(buf: bytes) -> list[Stream]:
+    if not buf:
+        raise CorruptFileError("DATA section is empty")
+    pos, out = 1, []
+    for _ in range(buf[0]):
+        if pos + 9 > len(buf):
+            raise CorruptFileError("DATA section is truncated")
+        table, count, length = struct.unpack_from("<BII", buf, pos)
+        if pos + 9 + length > len(buf):
+            raise CorruptFileError("DATA section is truncated")
+        if count > 8 * length + 8:
+            raise CorruptFileError("DATA stream declares more symbols than its bytes can hold")
+        out.append(Stream(table, count, bytes(buf[pos + 9: pos + 9 + length])))
+        pos += 9 + length
+    if pos != len(buf):
+        raise CorruptFileError("DATA section has trailing bytes")
+    return out
+
+
+def from_bytes(buf: bytes) -> HnrFile:
+    """Parse and cross-check a whole ``.hnr`` held in memory (no tensor is decoded)."""
+    sec = split_sections(buf)
+    header = HnrHeader.from_bytes(sec["HEAD"])
+    meta = _json(sec["META"], "META")
+    if not isinstance(meta, dict):
+        raise CorruptFileError("META section is not a mapping")
+    bands = BandTable.from_bytes(sec["BAND"], header.bands, header.band_param_bytes)
+    if int((bands.kinds == 0).sum()) != header.n_coded:
+        raise CorruptFileError("BAND and HEAD disagree on the number of coded bands")
+    model_d = _json(sec["MODL"], "MODL")
+    if not isinstance(model_d, dict):
+        raise CorruptFileError("MODL section is not a mapping")
+    model = ModelConfig.from_dict(model_d, header.height, header.width)
+    specs = model.tensor_specs(header.n_coded)
+    quant = _read_quant(sec["QPRM"], specs)
+    tables = _read_tables(sec["HUFF"])
+    streams = _read_streams(sec["DATA"])
+    for i, s in enumerate(streams):
+        if s.table >= len(tables):
+            raise CorruptFileError("DATA stream refers to a missing Huffman table")
+        need = sum(int(np.prod(shape)) for (_, shape), q in zip(specs, quant) if q.stream == i)
+        if need != s.count:
+            raise CorruptFileError("DATA stream size does not match the model")
+        if any((1 << q.bits) != tables[s.table].alphabet
+               for q in quant if q.stream == i):
+            raise CorruptFileError("quantization width does not match its Huffman table")
+    if any(q.stream >= len(streams) for q in quant):
+        raise CorruptFileError("a tensor refers to a missing DATA stream")
+    if header.samples > MAX_SAMPLES_PER_BIT * 8 * len(buf):
+        raise CorruptFileError("header declares a cube far larger than the file could code")
+    report_d = _json(sec["RPRT"], "RPRT")
+    report = EncodeReport.from_dict(report_d if isinstance(report_d, dict) else {})
+    sizes = {tag: len(sec[tag]) + 12 for tag in sec}
+    return HnrFile(header, meta, bands, model, quant, tables, streams, sec["MASK"], report, sizes)
+
+
+def read_file(path: str | Path) -> HnrFile:
+    """Read and parse a ``.hnr`` file; every problem is a one-line :class:`CorruptFileError`."""
+    p = Path(path)
+    try:
+        buf = p.read_bytes()
+    except FileNotFoundError as exc:
+        raise CorruptFileError(f"{p}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise CorruptFileError(f"{p}: is a directory") from exc
+    except OSError as exc:
+        raise CorruptFileError(f"{p}: cannot read ({exc.strerror})") from exc
+    try:
+        return from_bytes(buf)
+    except FormatError as exc:
+        raise type(exc)(f"{p}: {exc}") from None

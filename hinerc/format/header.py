@@ -1,0 +1,232 @@
+"""Typed records stored in a ``.hnr`` file (numpy only, never torch).
+
+* :class:`HnrHeader`: the fixed-size ``HEAD`` section, declared once as a table of
+  ``(name, struct code, description)`` that the writer, the reader and ``docs/format.md`` share.
+* :class:`BandTable`: per-band kind (coded, constant, all no-data) and the normalisation
+  offset and scale that map the network output back to original units.
+* :class:`ModelConfig`: the decoder architecture; it alone determines every stored tensor's shape.
+* :class:`EncodeReport`: what ``info`` shows about the encode (PSNR, time, device).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hinerc.errors import CorruptFileError
+from hinerc.io.cube import SUPPORTED_DTYPES
+
+# --------------------------------------------------------------------------------- HEAD
+#: The fixed header, little-endian. Order is the byte order in the file.
+HEAD_FIELDS: tuple[tuple[str, str, str], ...] = (
+    ("height", "I", "image rows H"),
+    ("width", "I", "image columns W"),
+    ("bands", "I", "spectral bands C, all of them (coded, constant and no-data)"),
+    ("dtype", "B", "sample type, index into (" + ", ".join(SUPPORTED_DTYPES) + ")"),
+    ("n_coded", "I", "bands represented by the network (have an embedding)"),
+    ("band_param_bytes", "B", "4 or 8: width of the float offsets/scales in BAND"),
+    ("flags", "B", "bit 0: samples may be no-data (MASK is meaningful); other bits 0"),
+)
+_HEAD_STRUCT = struct.Struct("<" + "".join(code for _, code, _ in HEAD_FIELDS))
+
+FLAG_NODATA = 1
+
+
+@dataclass
+class HnrHeader:
+    height: int
+    width: int
+    bands: int
+    dtype: str
+    n_coded: int
+    band_param_bytes: int
+    flags: int = 0
+
+    def to_bytes(self) -> bytes:
+        values = dataclasses.asdict(self)
+        values["dtype"] = SUPPORTED_DTYPES.index(self.dtype)
+        return _HEAD_STRUCT.pack(*(values[name] for name, _, _ in HEAD_FIELDS))
+
+    @classmethod
+    def from_bytes(cls, buf: bytes) -> "HnrHeader":
+        if len(buf) != _HEAD_STRUCT.size:
+            raise CorruptFileError(f"HEAD section is {len(buf)} bytes, expected {_HEAD_STRUCT.size}")
+        values = dict(zip((n for n, _, _ in HEAD_FIELDS), _HEAD_STRUCT.unpack(buf)))
+        if values["dtype"] >= len(SUPPORTED_DTYPES):
+            raise CorruptFileError(f"unknown sample type code {values['dtype']}")
+        values["dtype"] = SUPPORTED_DTYPES[values["dtype"]]
+        h = cls(**values)
+        if min(h.height, h.width, h.bands) < 1:
+            raise CorruptFileError("header declares an empty cube")
+        if h.n_coded > h.bands:
+            raise CorruptFileError("header declares more coded bands than bands")
+        if h.band_param_bytes not in (4, 8):
+            raise CorruptFileError("invalid band parameter width")
+        return h
+
+    @property
+    def samples(self) -> int:
+        return self.height * self.width * self.bands
+
+
+# --------------------------------------------------------------------------------- BAND
+BAND_CODED, BAND_CONSTANT, BAND_NODATA = 0, 1, 2
+BAND_KIND_NAMES = {BAND_CODED: "coded", BAND_CONSTANT: "constant", BAND_NODATA: "no-data"}
+
+
+@dataclass
+class BandTable:
+    """Per band: kind, and ``value = offset + scale · y`` with y the network output in [0, 1].
+
+    A constant band stores its value as ``offset`` (scale 0); a no-data band stores nothing useful.
+    """
+
+    kinds: np.ndarray  # uint8 (C,)
+    offsets: np.ndarray  # float (C,)
+    scales: np.ndarray  # float (C,)
+
+    def to_bytes(self, width: int) -> bytes:
+        dt = "<f4" if width == 4 else "<f8"
+        return (self.kinds.astype(np.uint8).tobytes() + self.offsets.astype(dt).tobytes()
+                + self.scales.astype(dt).tobytes())
+
+    @classmethod
+    def from_bytes(cls, buf: bytes, bands: int, width: int) -> "BandTable":
+        if len(buf) != bands * (1 + 2 * width):
+            raise CorruptFileError("BAND section size does not match the band count")
+        dt = "<f4" if width == 4 else "<f8"
+        kinds = np.frombuffer(buf[:bands], dtype=np.uint8).copy()
+        offsets = np.frombuffer(buf[bands: bands + bands * width], dtype=dt).astype(np.float64)
+        scales = np.frombuffer(buf[bands + bands * width:], dtype=dt).astype(np.float64)
+        if kinds.max(initial=0) > BAND_NODATA:
+            raise CorruptFileError("unknown band kind")
+        if not (np.isfinite(offsets).all() and np.isfinite(scales).all()):
+            raise CorruptFileError("non-finite band offset or scale")
+        return cls(kinds, offsets, scales)
+
+    @property
+    def coded(self) -> np.ndarray:
+        """Indices of the bands the network represents, in band order."""
+        return np.nonzero(self.kinds == BAND_CODED)[0]
+
+
+# --------------------------------------------------------------------------------- MODL
+ARCHS = ("hiner",)
+
+
+@dataclass
+class ModelConfig:
+    """Decoder architecture of the HINER family.
+
+    Per coded band an embedding of ``embed_channels × embed_h × embed_w`` goes through a 1×1 stem
+    conv (``channels[0]`` outputs, GELU), then one pixel-shuffle stage per stride ``s`` (conv
+    ``k×k`` to ``channels[i+1]·s²``, PixelShuffle(s), GELU), then a ``head_kernel`` conv to one
+    channel and ``0.5·tanh + 0.5``. The output frame is ``embed_h·Π s × embed_w·Π s``; the image
+    is the H×W window at (``crop_top``, ``crop_left``).
+    """
+
+    arch: str
+    embed_channels: int
+    embed_h: int
+    embed_w: int
+    strides: list[int]
+    channels: list[int]
+    kernels: list[int]
+    head_kernel: int = 3
+    crop_top: int = 0
+    crop_left: int = 0
+    # Spectral encoder used at training time (not stored in v1 files; recorded for reference).
+    pe_base: float = 1.25
+    pe_levels: int = 80
+    mlp_hidden: int = 320
+
+    def __post_init__(self) -> None:
+        self.strides = [int(s) for s in self.strides]
+        self.channels = [int(c) for c in self.channels]
+        self.kernels = [int(k) for k in self.kernels]
+
+    @property
+    def upscale(self) -> int:
+        return int(np.prod(self.strides)) if self.strides else 1
+
+    @property
+    def frame(self) -> tuple[int, int]:
+        return self.embed_h * self.upscale, self.embed_w * self.upscale
+
+    def tensor_specs(self, n_coded: int) -> list[tuple[str, tuple[int, ...]]]:
+        """Name and shape of every stored tensor, in storage order (embeddings first)."""
+        e, c = self.embed_channels, self.channels
+        specs: list[tuple[str, tuple[int, ...]]] = [
+            ("embeddings", (n_coded, e, self.embed_h, self.embed_w)),
+            ("stem.weight", (c[0], e, 1, 1)),
+            ("stem.bias", (c[0],)),
+        ]
+        for i, (s, k) in enumerate(zip(self.strides, self.kernels)):
+            specs.append((f"stages.{i}.weight", (c[i + 1] * s * s, c[i], k, k)))
+            specs.append((f"stages.{i}.bias", (c[i + 1] * s * s,)))
+        specs.append(("head.weight", (1, c[-1], self.head_kernel, self.head_kernel)))
+        specs.append(("head.bias", (1,)))
+        return specs
+
+    def decoder_params(self) -> int:
+        return sum(int(np.prod(s)) for n, s in self.tensor_specs(0) if n != "embeddings")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], height: int, width: int) -> "ModelConfig":
+        """Build and validate a config read from a file (any inconsistency is a corrupt file)."""
+        try:
+            names = {f.name for f in dataclasses.fields(cls)}
+            cfg = cls(**{k: v for k, v in d.items() if k in names})
+            ok = (
+                cfg.arch in ARCHS
+                and 1 <= cfg.embed_channels <= 1024
+                and 1 <= cfg.embed_h <= 65536 and 1 <= cfg.embed_w <= 65536
+                and 0 <= len(cfg.strides) <= 8
+                and len(cfg.channels) == len(cfg.strides) + 1
+                and len(cfg.kernels) == len(cfg.strides)
+                and all(1 <= s <= 16 for s in cfg.strides)
+                and all(1 <= c <= 4096 for c in cfg.channels)
+                and all(k in (1, 3, 5, 7) for k in cfg.kernels)
+                and cfg.head_kernel in (1, 3, 5, 7)
+            )
+            fh, fw = cfg.frame
+            ok = ok and 0 <= cfg.crop_top and cfg.crop_top + height <= fh
+            ok = ok and 0 <= cfg.crop_left and cfg.crop_left + width <= fw
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise CorruptFileError("invalid model configuration") from exc
+        if not ok:
+            raise CorruptFileError("invalid model configuration")
+        return cfg
+
+
+# --------------------------------------------------------------------------------- RPRT
+@dataclass
+class EncodeReport:
+    """Facts about the encode, shown by ``info`` (not needed to decode)."""
+
+    psnr_db: float | None = None
+    encode_seconds: float | None = None
+    device: str | None = None
+    epochs: int | None = None
+    seed: int | None = None
+    hinerc_version: str | None = None
+    source_bits_per_sample: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "EncodeReport":
+        names = {f.name for f in dataclasses.fields(cls)}
+        try:
+            return cls(**{k: v for k, v in d.items() if k in names})
+        except TypeError as exc:
+            raise CorruptFileError("invalid encode report") from exc

@@ -1,0 +1,58 @@
+"""Lossless coding of the no-data mask (numpy + zlib only).
+
+Modes: 0 = no no-data sample among the coded bands; 1 = one H×W mask shared by every coded band
+(the usual case: a pixel is no-data in all bands); 2 = a full H×W×N mask. Bits are packed with
+``np.packbits`` and deflated.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from hinerc.errors import CorruptFileError
+
+NONE, PIXEL, FULL = 0, 1, 2
+
+
+def encode_mask(mask: np.ndarray) -> bytes:
+    """``mask``: boolean H×W×N, True where a sample is no-data."""
+    if not mask.any():
+        return bytes([NONE])
+    first = mask[:, :, :1]
+    if (mask == first).all():
+        mode, bits = PIXEL, first[:, :, 0]
+    else:
+        mode, bits = FULL, mask
+    return bytes([mode]) + zlib.compress(np.packbits(bits.ravel()).tobytes(), 9)
+
+
+def decode_mask(buf: bytes, shape: tuple[int, int, int]) -> np.ndarray:
+    """Inverse of :func:`encode_mask` for a mask of ``shape`` (H, W, N)."""
+    if not buf:
+        raise CorruptFileError("empty mask section")
+    h, w, n = shape
+    mode = buf[0]
+    if mode == NONE:
+        if len(buf) != 1:
+            raise CorruptFileError("corrupt mask section")
+        return np.zeros(shape, dtype=bool)
+    if mode not in (PIXEL, FULL):
+        raise CorruptFileError(f"unknown mask mode {mode}")
+    count = h * w if mode == PIXEL else h * w * n
+    nbytes = (count + 7) // 8
+    try:
+        d = zlib.decompressobj()
+        raw = d.decompress(buf[1:], nbytes + 1)
+    except zlib.error as exc:
+        raise CorruptFileError("corrupt mask section") from exc
+    if len(raw) != nbytes or not d.eof:
+        raise CorruptFileError("corrupt mask section")
+    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=count).astype(bool)
+    if mode == PIXEL:
+        return np.broadcast_to(bits.reshape(h, w, 1), shape).copy()
+    return bits.reshape(shape)
+
+
+__all__ = ["encode_mask", "decode_mask", "NONE", "PIXEL", "FULL"]

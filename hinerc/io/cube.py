@@ -1,0 +1,161 @@
+"""The typed in-memory hyperspectral cube that every reader returns and every writer takes.
+
+A :class:`Cube` holds the samples exactly as stored (H×W×C, stored dtype: no scale factor is
+applied) plus the metadata a round trip must keep. Spectral fields are normalised to nanometres;
+the unit the source used is remembered so that writers can emit it again.
+
+Fields that hinerc does not interpret but must carry through a round trip live in ``extra``,
+namespaced by format (``extra["envi"]`` holds ENVI header fields, ``extra["gdal"]`` GDAL tags).
+Everything except ``data`` is JSON-serialisable through :meth:`Cube.metadata_dict`, which is what
+the ``.hnr`` header stores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+
+from hinerc.errors import InputError
+
+#: Sample types hinerc can code (numpy dtype names).
+SUPPORTED_DTYPES = (
+    "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float32", "float64",
+)
+
+
+@dataclass
+class Cube:
+    """A hyperspectral cube and its metadata.
+
+    Attributes:
+        data: H×W×C array in the stored dtype (never rescaled).
+        wavelengths_nm: band centres in nm (length C), in file order; ``None`` when unknown.
+            Not necessarily sorted: AVIRIS lists step back at spectrometer seams.
+        fwhm_nm: band widths in nm (length C) or ``None``.
+        wavelength_units: the unit the source used (``"Nanometers"``, ``"Micrometers"``...),
+            so writers can emit the same unit again; ``None`` when unknown.
+        bad_bands: boolean array (length C), True for a bad band (ENVI ``bbl`` = 0); or ``None``.
+        nodata: the no-data value, or ``None``.
+        band_names: one name per band, or ``None``.
+        crs: coordinate reference system as WKT, or ``None``.
+        transform: GDAL-order affine geotransform ``(x0, dx, rx, y0, ry, dy)``, or ``None``.
+        interleave: ``"bsq"``, ``"bil"`` or ``"bip"`` as read (ENVI), or ``None``.
+        source_format: ``"envi"``, ``"gtiff"``, ``"mat"`` or ``"npy"`` (informative only).
+        extra: other metadata to carry through a round trip, JSON-serialisable, namespaced.
+    """
+
+    data: np.ndarray
+    wavelengths_nm: Optional[np.ndarray] = None
+    fwhm_nm: Optional[np.ndarray] = None
+    wavelength_units: Optional[str] = None
+    bad_bands: Optional[np.ndarray] = None
+    nodata: Optional[float] = None
+    band_names: Optional[list[str]] = None
+    crs: Optional[str] = None
+    transform: Optional[tuple[float, ...]] = None
+    interleave: Optional[str] = None
+    source_format: Optional[str] = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        data = self.data
+        if not isinstance(data, np.ndarray):
+            raise InputError(f"cube data must be a numpy array, got {type(data).__name__}")
+        if data.ndim == 2:
+            data = data[:, :, None]
+        if data.ndim != 3:
+            raise InputError(f"a cube must be H×W×C, got an array of shape {data.shape}")
+        if any(n == 0 for n in data.shape):
+            raise InputError(f"the cube is empty (shape {data.shape})")
+        if data.dtype.name not in SUPPORTED_DTYPES:
+            raise InputError(f"unsupported sample type {data.dtype.name}")
+        self.data = data
+        c = data.shape[2]
+        self.wavelengths_nm = _band_vector(self.wavelengths_nm, c, "wavelengths", np.float64)
+        self.fwhm_nm = _band_vector(self.fwhm_nm, c, "FWHM values", np.float64)
+        self.bad_bands = _band_vector(self.bad_bands, c, "bad-band flags", bool)
+        if self.band_names is not None:
+            self.band_names = [str(n) for n in self.band_names]
+            if len(self.band_names) != c:
+                raise InputError(f"{len(self.band_names)} band names for {c} bands")
+        if self.nodata is not None:
+            self.nodata = float(self.nodata)
+        if self.transform is not None:
+            self.transform = tuple(float(v) for v in self.transform)
+            if len(self.transform) != 6:
+                raise InputError("a geotransform has 6 numbers")
+        if self.interleave is not None:
+            self.interleave = self.interleave.lower()
+            if self.interleave not in ("bsq", "bil", "bip"):
+                raise InputError(f"unknown interleave {self.interleave!r}")
+
+    # ------------------------------------------------------------------ shape helpers
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(H, W, C)."""
+        return tuple(self.data.shape)  # type: ignore[return-value]
+
+    @property
+    def height(self) -> int:
+        return self.data.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.data.shape[1]
+
+    @property
+    def bands(self) -> int:
+        return self.data.shape[2]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    def spectral_coordinate(self) -> np.ndarray:
+        """Wavelengths in nm when known, else the band index (0..C-1), as float64."""
+        if self.wavelengths_nm is not None:
+            return self.wavelengths_nm.copy()
+        return np.arange(self.bands, dtype=np.float64)
+
+    # ------------------------------------------------------------------ serialisation
+    def metadata_dict(self) -> dict[str, Any]:
+        """Everything but the samples, as JSON-serialisable plain values."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            if f.name == "data":
+                continue
+            v = getattr(self, f.name)
+            if isinstance(v, np.ndarray):
+                v = v.tolist()
+            elif isinstance(v, tuple):
+                v = list(v)
+            out[f.name] = v
+        return out
+
+    @classmethod
+    def from_metadata(cls, data: np.ndarray, meta: dict[str, Any]) -> "Cube":
+        """Rebuild a cube from samples and a :meth:`metadata_dict` (unknown keys are ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)} - {"data"}
+        kwargs = {k: v for k, v in meta.items() if k in names}
+        for k in ("wavelengths_nm", "fwhm_nm", "bad_bands"):
+            if kwargs.get(k) is not None:
+                kwargs[k] = np.asarray(kwargs[k])
+        return cls(data=data, **kwargs)
+
+    def with_data(self, data: np.ndarray) -> "Cube":
+        """A copy of this cube's metadata around new samples of the same band count."""
+        return dataclasses.replace(self, data=data, extra=dict(self.extra))
+
+
+def _band_vector(v: Any, c: int, what: str, dtype: Any) -> Optional[np.ndarray]:
+    if v is None:
+        return None
+    arr = np.asarray(v, dtype=dtype).reshape(-1)
+    if arr.size != c:
+        raise InputError(f"{arr.size} {what} for {c} bands")
+    if dtype is np.float64 and not np.all(np.isfinite(arr)):
+        raise InputError(f"{what} contain NaN or infinite values")
+    return arr
