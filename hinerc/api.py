@@ -127,7 +127,7 @@ def _fixed_bytes(header: HnrHeader, meta: dict, prep: PreparedCube, mask: bytes,
                  report: EncodeReport) -> int:
     """Exact bytes of every section but the payload ones (QPRM, HUFF, DATA), framing included."""
     from hinerc.format.container import SECTION_ORDER, _json_bytes
-    n = len(container.SIGNATURE) + 4 + 12 * len(SECTION_ORDER)
+    n = container.PREAMBLE_SIZE + 12 * len(SECTION_ORDER)
     n += len(header.to_bytes()) + len(_json_bytes(meta))
     n += len(prep.table.to_bytes(prep.param_bytes)) + len(mask)
     n += len(_json_bytes(report.to_dict()))

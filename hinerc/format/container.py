@@ -5,6 +5,7 @@ Layout (all integers little-endian; the full specification is ``docs/format.md``
     signature   8 bytes  89 48 4E 52 0D 0A 1A 0A   ("\\x89HNR\\r\\n\\x1a\\n")
     version     2 bytes  major (1), minor (0)
     n_sections  u16
+    crc32       u32      of the 12 bytes above
     then n_sections times:
         tag     4 ASCII bytes
         length  u32      payload bytes
@@ -33,6 +34,7 @@ from hinerc.format.header import BandTable, EncodeReport, HnrHeader, ModelConfig
 from hinerc.format.quant import PER_CHANNEL, PER_TENSOR
 
 SIGNATURE = b"\x89HNR\r\n\x1a\n"
+PREAMBLE_SIZE = len(SIGNATURE) + 8  # signature, version, section count, CRC
 VERSION = (1, 0)
 #: Required sections, in the order the writer emits them.
 SECTION_ORDER = ("HEAD", "META", "BAND", "MODL", "QPRM", "HUFF", "DATA", "MASK", "RPRT")
@@ -123,7 +125,8 @@ def to_bytes(f: HnrFile) -> bytes:
         "MASK": f.mask,
         "RPRT": _json_bytes(f.report.to_dict()),
     }
-    parts = [SIGNATURE, struct.pack("<BBH", *VERSION, len(payloads))]
+    pre = SIGNATURE + struct.pack("<BBH", *VERSION, len(payloads))
+    parts = [pre, struct.pack("<I", zlib.crc32(pre))]
     parts += [_section(tag, payloads[tag]) for tag in SECTION_ORDER]
     return b"".join(parts)
 
@@ -131,17 +134,20 @@ def to_bytes(f: HnrFile) -> bytes:
 # ------------------------------------------------------------------------------ reading
 def split_sections(buf: bytes) -> dict[str, bytes]:
     """Check signature, version, lengths and CRCs; return the payload of each section."""
-    if len(buf) < len(SIGNATURE) + 4:
-        if not buf:
-            raise CorruptFileError("empty file")
-        raise CorruptFileError("not a .hnr file (too short)")
-    if buf[: len(SIGNATURE)] != SIGNATURE:
+    if not buf:
+        raise CorruptFileError("empty file")
+    if buf[: len(SIGNATURE)] != SIGNATURE[: len(buf)]:
         raise CorruptFileError("not a .hnr file (wrong signature)")
+    if len(buf) < PREAMBLE_SIZE:
+        raise CorruptFileError("truncated file (incomplete preamble)")
     major, minor, n = struct.unpack_from("<BBH", buf, len(SIGNATURE))
+    (crc,) = struct.unpack_from("<I", buf, PREAMBLE_SIZE - 4)
+    if zlib.crc32(buf[: PREAMBLE_SIZE - 4]) != crc:
+        raise CorruptFileError("CRC mismatch in the preamble: the file is corrupt")
     if major != VERSION[0]:
         raise UnsupportedVersionError(
             f"unsupported .hnr version {major}.{minor} (this hinerc reads {VERSION[0]}.x)")
-    pos = len(SIGNATURE) + 4
+    pos = PREAMBLE_SIZE
     sections: dict[str, bytes] = {}
     for i in range(n):
         if pos + 8 > len(buf):

@@ -1,0 +1,134 @@
+"""Reading and writing hyperspectral cubes: ENVI, GeoTIFF, MATLAB ``.mat`` and ``.npy``.
+
+Public API::
+
+    read_cube(path, format=None, var=None) -> Cube
+    write_cube(cube, path, format=None, interleave=None) -> list[Path]
+    detect_format(path, format=None) -> str
+
+This package never imports torch.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Optional, Union
+
+from hinerc.errors import HinercWarning, InputError
+from hinerc.io.cube import Cube
+
+__all__ = ["Cube", "read_cube", "write_cube", "detect_format", "FORMATS"]
+
+#: format name -> what it is
+FORMATS = {
+    "envi": "ENVI .hdr + binary (.img, .dat, .bsq, .bil, .bip, .raw or no extension)",
+    "gtiff": "GeoTIFF (.tif, .tiff)",
+    "mat": "MATLAB (.mat, v5 or v7.3)",
+    "npy": "NumPy (.npy)",
+}
+_ALIASES = {"envi": "envi", "hdr": "envi", "gtiff": "gtiff", "geotiff": "gtiff", "tif": "gtiff",
+            "tiff": "gtiff", "mat": "mat", "matlab": "mat", "npy": "npy", "numpy": "npy"}
+_EXT = {".hdr": "envi", ".tif": "gtiff", ".tiff": "gtiff", ".mat": "mat", ".npy": "npy"}
+_ENVI_DATA_EXTS = (".img", ".dat", ".bsq", ".bil", ".bip", ".raw")
+
+PathLike = Union[str, Path]
+
+
+def _choices() -> str:
+    return ("choices: .hdr/.img/.dat/.bsq/.bil/.bip/.raw (envi), .tif/.tiff (gtiff), .mat (mat), "
+            ".npy (npy); or pass format= envi, gtiff, mat, npy")
+
+
+def detect_format(path: PathLike, format: Optional[str] = None) -> str:
+    """The format name ('envi', 'gtiff', 'mat', 'npy') for ``path``; ``format`` overrides."""
+    if format is not None:
+        key = str(format).strip().lower().lstrip(".")
+        if key not in _ALIASES:
+            raise InputError(f"unknown format {format!r}; choices: envi, gtiff, mat, npy")
+        return _ALIASES[key]
+    p = Path(path)
+    ext = p.suffix.lower()
+    if ext in _EXT:
+        return _EXT[ext]
+    if ext in _ENVI_DATA_EXTS:
+        return "envi"
+    from hinerc.io.envi import find_header
+
+    if find_header(p) is not None:  # a binary with a header beside it, any extension
+        return "envi"
+    what = f"extension {p.suffix!r}" if p.suffix else "no extension (and no .hdr beside it)"
+    raise InputError(f"{p}: cannot tell the format from {what}; {_choices()}")
+
+
+def read_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] = None) -> Cube:
+    """Read a cube; samples keep their stored type (no scale factor applied).
+
+    ``var`` picks the variable of a ``.mat`` file. Raises :class:`InputError` for any missing,
+    unreadable or invalid input; warns (:class:`HinercWarning`) when there are no wavelengths.
+    """
+    p = Path(path)
+    fmt = detect_format(p, format)
+    if not p.exists():
+        raise InputError(f"{p}: no such file")
+    if p.is_dir():
+        raise InputError(f"{p}: is a folder, not a file")
+    if var is not None and fmt != "mat":
+        raise InputError(f"{p}: --var only applies to .mat files")
+    try:
+        if fmt == "envi":
+            from hinerc.io.envi import read_envi
+
+            cube = read_envi(p)
+        elif fmt == "gtiff":
+            from hinerc.io.geotiff import read_gtiff
+
+            cube = read_gtiff(p)
+        elif fmt == "mat":
+            from hinerc.io.matlab import read_mat
+
+            cube = read_mat(p, var=var)
+        else:
+            from hinerc.io.npy import read_npy
+
+            cube = read_npy(p)
+    except InputError:
+        raise
+    except MemoryError:
+        raise InputError(f"{p}: the cube does not fit in memory") from None
+    except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+        from hinerc.io.spectral_meta import one_line
+
+        raise InputError(f"{p}: cannot read it as {fmt}: {one_line(exc)}") from None
+    if cube.wavelengths_nm is None:
+        warnings.warn(f"no wavelengths in {p}: the band index is used", HinercWarning,
+                      stacklevel=2)
+    return cube
+
+
+def write_cube(cube: Cube, path: PathLike, format: Optional[str] = None,
+               interleave: Optional[str] = None) -> list[Path]:
+    """Write ``cube`` atomically and return the files written.
+
+    ``interleave`` ('bsq', 'bil', 'bip') applies to ENVI (default: the cube's, else bsq) and
+    GeoTIFF ('bip' -> pixel interleaved, else band). The caller decides about overwriting.
+    """
+    p = Path(path)
+    fmt = detect_format(p, format)
+    if interleave is not None and str(interleave).lower() not in ("bsq", "bil", "bip"):
+        raise InputError(f"unknown interleave {interleave!r}; choices: bsq, bil, bip")
+    if fmt == "envi":
+        from hinerc.io.envi import write_envi
+
+        return write_envi(cube, p, interleave=interleave)
+    if fmt == "gtiff":
+        from hinerc.io.geotiff import write_gtiff
+
+        return write_gtiff(cube, p, interleave=interleave)
+    if fmt == "mat":
+        from hinerc.io.matlab import write_mat
+
+        return write_mat(cube, p)
+    from hinerc.io.npy import write_npy
+
+    return write_npy(cube, p)

@@ -1,0 +1,163 @@
+"""MATLAB ``.mat`` reader (v5 through scipy, v7.3/HDF5 through h5py) and v5 writer."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from hinerc.errors import InputError
+from hinerc.io.cube import Cube
+from hinerc.io.spectral_meta import (
+    UNIT_NAMES,
+    atomic_outputs,
+    infer_unit,
+    make_cube,
+    one_line,
+    values_to_nm,
+)
+
+_NUMERIC_CLASSES = {"double", "single", "int8", "uint8", "int16", "uint16", "int32", "uint32",
+                    "int64", "uint64"}
+_WL_RE = re.compile(r"^(wavelengths?|wavelengths?_(nm|um)|wl|wls|lambda)$", re.IGNORECASE)
+_FWHM_RE = re.compile(r"^(fwhm|fwhms|fwhm_(nm|um))$", re.IGNORECASE)
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
+_V5_LIMIT = 2**31 - 1
+
+
+def _describe(vars_: dict[str, tuple[tuple[int, ...], str]]) -> str:
+    return ", ".join(f"{n} ({'×'.join(str(s) for s in shp)} {cls})" for n, (shp, cls) in vars_.items())
+
+
+def _list_variables(path: Path, src: str) -> tuple[str, dict[str, tuple[tuple[int, ...], str]]]:
+    """('5' or '7.3', {name: (shape as MATLAB shows it, MATLAB class)})."""
+    import h5py
+
+    if h5py.is_hdf5(str(path)):
+        out = {}
+        try:
+            with h5py.File(path, "r") as f:
+                for name, obj in f.items():
+                    if name.startswith("#") or not isinstance(obj, h5py.Dataset):
+                        continue
+                    cls = obj.attrs.get("MATLAB_class", b"")
+                    cls = cls.decode() if isinstance(cls, bytes) else str(cls)
+                    if not cls:
+                        cls = obj.dtype.name if obj.dtype.kind in "iuf" else "other"
+                        cls = {"float64": "double", "float32": "single"}.get(cls, cls)
+                    out[name] = (tuple(reversed(obj.shape)), cls)
+        except OSError as exc:
+            raise InputError(f"{src}: not a readable MATLAB v7.3 file: {one_line(exc)}") from None
+        return "7.3", out
+    import scipy.io
+
+    try:
+        info = scipy.io.whosmat(str(path))
+    except Exception as exc:  # noqa: BLE001 - any parser failure is an unreadable input
+        raise InputError(f"{src}: not a readable MATLAB file: {one_line(exc)}") from None
+    return "5", {n: (tuple(shp), cls) for n, shp, cls in info}
+
+
+def _load(path: Path, version: str, names: list[str], src: str) -> dict[str, np.ndarray]:
+    if version == "7.3":
+        import h5py
+
+        out = {}
+        with h5py.File(path, "r") as f:
+            for n in names:
+                arr = np.asarray(f[n][()])
+                out[n] = np.ascontiguousarray(arr.transpose(tuple(range(arr.ndim))[::-1]))
+        return out
+    import scipy.io
+
+    try:
+        m = scipy.io.loadmat(str(path), variable_names=names, mat_dtype=True, squeeze_me=False)
+    except Exception as exc:  # noqa: BLE001
+        raise InputError(f"{src}: cannot read {', '.join(names)}: {one_line(exc)}") from None
+    return {n: np.asarray(m[n]) for n in names}
+
+
+def _vector_candidates(vars_: dict[str, tuple[tuple[int, ...], str]], regex: re.Pattern[str],
+                       c: int) -> Optional[str]:
+    for name, (shp, cls) in vars_.items():
+        if cls in _NUMERIC_CLASSES and regex.match(name) and int(np.prod(shp)) == c \
+                and max(shp) == c:
+            return name
+    return None
+
+
+def read_mat(path: Path | str, var: Optional[str] = None) -> Cube:
+    path = Path(path)
+    src = str(path)
+    if path.stat().st_size == 0:
+        raise InputError(f"{src}: the file is empty")
+    version, vars_ = _list_variables(path, src)
+    numeric = {n: v for n, v in vars_.items() if v[1] in _NUMERIC_CLASSES}
+    if var is not None:
+        if var not in vars_:
+            raise InputError(f"{src}: no variable {var!r}; variables: {_describe(vars_) or 'none'}")
+        shp, cls = vars_[var]
+        if cls not in _NUMERIC_CLASSES or len(shp) not in (2, 3):
+            raise InputError(f"{src}: variable {var!r} is {'×'.join(map(str, shp))} {cls}, "
+                             "not a 2-D or 3-D numeric array")
+        name = var
+    else:
+        cubes = [n for n, (shp, _) in numeric.items() if len(shp) == 3]
+        if not cubes:
+            raise InputError(f"{src}: no 3-D numeric variable; variables: "
+                             f"{_describe(vars_) or 'none'}")
+        if len(cubes) > 1:
+            raise InputError(f"{src}: several 3-D variables ({_describe({n: vars_[n] for n in cubes})}); "
+                             "pass --var NAME to choose one")
+        name = cubes[0]
+    shp = vars_[name][0]
+    c = shp[2] if len(shp) == 3 else 1
+    wl_name = _vector_candidates(numeric, _WL_RE, c)
+    fw_name = _vector_candidates(numeric, _FWHM_RE, c)
+    loaded = _load(path, version, [n for n in (name, wl_name, fw_name) if n], src)
+    data = loaded[name]
+    if data.dtype.kind not in "iuf":
+        raise InputError(f"{src}: variable {name!r} is not numeric ({data.dtype})")
+
+    wl = fw = None
+    label = None
+    unit = None
+    try:
+        if wl_name:
+            raw = loaded[wl_name].astype(np.float64).ravel()
+            m = re.search(r"_(nm|um)$", wl_name, re.IGNORECASE)
+            unit = m.group(1).lower() if m else infer_unit(raw)
+            wl = values_to_nm(raw.tolist(), unit)
+            label = UNIT_NAMES[unit]
+        if fw_name:
+            raw = loaded[fw_name].astype(np.float64).ravel()
+            m = re.search(r"_(nm|um)$", fw_name, re.IGNORECASE)
+            fw = values_to_nm(raw.tolist(), m.group(1).lower() if m else (unit or "nm"))
+    except ValueError as exc:
+        raise InputError(f"{src}: cannot use the wavelength variable: {exc}") from None
+    extra: dict[str, Any] = {"mat": {"var": name, "version": version}}
+    return make_cube(src, data=data, wavelengths_nm=wl, fwhm_nm=fw, wavelength_units=label,
+                     source_format="mat", extra=extra)
+
+
+def write_mat(cube: Cube, path: Path | str) -> list[Path]:
+    import scipy.io
+
+    path = Path(path)
+    if cube.data.nbytes > _V5_LIMIT:
+        raise InputError(f"{path}: the cube ({cube.data.nbytes} bytes) is too large for a "
+                         "MATLAB v5 file (2 GiB per variable); write ENVI or GeoTIFF instead")
+    name = str(((cube.extra or {}).get("mat") or {}).get("var") or "cube")
+    if not _IDENT.match(name) or name in ("wavelengths", "fwhm"):
+        name = "cube"
+    out: dict[str, Any] = {name: cube.data}
+    if cube.wavelengths_nm is not None:
+        out["wavelengths"] = cube.wavelengths_nm.reshape(-1, 1)
+    if cube.fwhm_nm is not None:
+        out["fwhm"] = cube.fwhm_nm.reshape(-1, 1)
+    with atomic_outputs([path]) as (tmp,):
+        with open(tmp, "wb") as f:
+            scipy.io.savemat(f, out, format="5", oned_as="column")
+    return [path]

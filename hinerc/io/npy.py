@@ -1,0 +1,40 @@
+"""NumPy ``.npy`` reader and writer (samples only, no metadata)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from hinerc.errors import InputError
+from hinerc.io.cube import Cube
+from hinerc.io.spectral_meta import atomic_outputs, make_cube, one_line
+
+
+def read_npy(path: Path | str) -> Cube:
+    path = Path(path)
+    src = str(path)
+    if path.stat().st_size == 0:
+        raise InputError(f"{src}: the file is empty")
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{src}: not a readable .npy array: {one_line(exc)}") from None
+    if not isinstance(arr, np.ndarray):
+        raise InputError(f"{src}: not a single .npy array")
+    if arr.ndim not in (2, 3):
+        raise InputError(f"{src}: the array has shape {arr.shape}; an H×W×C cube (or H×W image) "
+                         "is needed")
+    if arr.dtype.kind not in "iuf":
+        raise InputError(f"{src}: the array is {arr.dtype}, not numeric")
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return make_cube(src, data=np.ascontiguousarray(arr), source_format="npy", extra={})
+
+
+def write_npy(cube: Cube, path: Path | str) -> list[Path]:
+    path = Path(path)
+    with atomic_outputs([path]) as (tmp,):
+        with open(tmp, "wb") as f:
+            np.save(f, cube.data, allow_pickle=False)
+    return [path]

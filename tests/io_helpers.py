@@ -1,0 +1,86 @@
+"""Shared helpers of the hinerc.io tests (not a conftest: other people own that file)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "data"
+TEST_DATA = REPO / "tests" / "data"
+EXAMPLES = REPO / "examples" / "data"
+
+requires_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
+
+#: ENVI data type code -> numpy dtype name
+ENVI_CODES = {1: "uint8", 2: "int16", 3: "int32", 4: "float32", 5: "float64", 12: "uint16",
+              13: "uint32", 14: "int64", 15: "uint64"}
+
+
+def shared(rel: str) -> Path:
+    p = SHARED / rel
+    if not p.exists():
+        pytest.skip(f"{p} is absent")
+    return p
+
+
+def ramp(shape: tuple[int, int, int], dtype: str, seed: int = 0) -> np.ndarray:
+    """A cube whose values reach the extremes of ``dtype`` (catches byte-order mistakes)."""
+    rng = np.random.default_rng(seed)
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        a = rng.normal(0, 1000, size=shape).astype(dt)
+        a.flat[0] = np.finfo(dt).max
+        a.flat[1] = np.finfo(dt).tiny
+    else:
+        info = np.iinfo(dt)
+        a = rng.integers(info.min, info.max, size=shape, dtype=dt, endpoint=True)
+        a.flat[0] = info.max
+        a.flat[1] = info.min
+    return a
+
+
+def write_raw_envi(folder: Path, name: str, data: np.ndarray, code: int, interleave: str,
+                   byte_order: int, extra_lines: str = "", ext: str = ".img",
+                   header_offset: int = 0) -> tuple[Path, Path]:
+    """Write an ENVI header + binary by hand (H×W×C ``data``), any byte order."""
+    h, w, c = data.shape
+    order = {"bsq": (2, 0, 1), "bil": (0, 2, 1), "bip": (0, 1, 2)}[interleave]
+    dt = np.dtype(ENVI_CODES.get(code, "uint8")).newbyteorder(">" if byte_order else "<")
+    raw = np.ascontiguousarray(np.transpose(data, order)).astype(dt).tobytes()
+    hdr = folder / f"{name}.hdr"
+    binary = folder / f"{name}{ext}"
+    hdr.write_text(
+        "ENVI\n"
+        f"samples = {w}\nlines   = {h}\nbands   = {c}\nheader offset = {header_offset}\n"
+        f"file type = ENVI Standard\ndata type = {code}\ninterleave = {interleave}\n"
+        f"byte order = {byte_order}\n" + extra_lines
+    )
+    binary.write_bytes(b"\0" * header_offset + raw)
+    return hdr, binary
+
+
+def assert_one_line(exc: BaseException, *needles: str) -> None:
+    msg = str(exc)
+    assert "\n" not in msg, msg
+    for n in needles:
+        assert n.lower() in msg.lower(), f"{n!r} not in {msg!r}"
+
+
+def utm33_wkt() -> str:
+    from rasterio.crs import CRS
+
+    return CRS.from_epsg(32633).to_wkt()
+
+
+def cube_kwargs(c: int, wl_start: float = 400.0, step: float = 10.0,
+                bad: Optional[list[int]] = None) -> dict:
+    wl = wl_start + step * np.arange(c)
+    bb = np.zeros(c, dtype=bool)
+    for b in bad or []:
+        bb[b] = True
+    return dict(wavelengths_nm=wl, fwhm_nm=np.full(c, 9.5), bad_bands=bb,
+                wavelength_units="Nanometers")
