@@ -18,7 +18,7 @@ from typing import Any, Optional
 import click
 
 from hinerc import __version__
-from hinerc.errors import HinercError
+from hinerc.errors import HinercError, HinercWarning
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 FORMATS = ["envi", "gtiff", "mat", "npy"]
@@ -26,6 +26,9 @@ ISSUES_URL = "https://github.com/hinerc/hinerc/issues"
 
 
 # ----------------------------------------------------------------------------- plumbing
+_STATE = {"debug": False}
+
+
 def _one_line(msg: object) -> str:
     return " ".join(str(msg).split())
 
@@ -34,13 +37,13 @@ class HinercGroup(click.Group):
     """Maps exceptions to the exit-code contract, for every subcommand."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        debug = "--debug" in sys.argv or "--debug" in (ctx.protected_args + ctx.args)
+        _STATE["debug"] = "--debug" in sys.argv
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except HinercError as exc:
-            if debug:
+            if _STATE["debug"]:
                 traceback.print_exc()
             click.echo(f"hinerc: error: {_one_line(exc)}", err=True)
             ctx.exit(exc.exit_code)
@@ -48,7 +51,7 @@ class HinercGroup(click.Group):
             click.echo("hinerc: interrupted; no output was written", err=True)
             ctx.exit(130)
         except Exception as exc:  # a bug
-            if debug:
+            if _STATE["debug"]:
                 traceback.print_exc()
             click.echo(f"hinerc: internal error: {type(exc).__name__}: {_one_line(exc)} "
                        f"(this is a bug: please report it at {ISSUES_URL}; "
@@ -57,16 +60,28 @@ class HinercGroup(click.Group):
 
 
 def _show_warnings(quiet: bool) -> None:
+    """Print hinerc's own warnings as one ``hinerc: warning:`` line (none with --quiet)."""
+    original = warnings.showwarning
+
     def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+        if not issubclass(category, HinercWarning):
+            return original(message, category, filename, lineno, file, line)
         if not quiet:
             click.echo(f"hinerc: warning: {_one_line(message)}", err=True)
     warnings.showwarning = show  # type: ignore[assignment]
-    warnings.simplefilter("always")
+    warnings.simplefilter("always", HinercWarning)
+
+
+def _set_debug(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value:
+        _STATE["debug"] = True
+    return value
 
 
 def common_options(f):  # noqa: ANN001
     """--quiet and --debug, shared by every command."""
-    f = click.option("--debug", is_flag=True, help="Show the traceback of internal errors.")(f)
+    f = click.option("--debug", is_flag=True, callback=_set_debug, expose_value=False,
+                     help="Show the traceback of errors.")(f)
     f = click.option("--quiet", is_flag=True, help="Print nothing but errors (and --json).")(f)
     return f
 
@@ -143,8 +158,7 @@ def cli() -> None:
 @common_options
 def compress(input: Path, output: Optional[Path], bpppb: float, epochs: int,
              bands_per_step: int, time_limit: Optional[float], seed: int, device: str,
-             fmt: Optional[str], var: Optional[str], force: bool, as_json: bool, quiet: bool,
-             debug: bool) -> None:
+             fmt: Optional[str], var: Optional[str], force: bool, as_json: bool, quiet: bool) -> None:
     """Compress a cube into a .hnr file of a given size.
 
     Fits a small network to INPUT, quantizes it, entropy-codes it and writes one
@@ -231,8 +245,7 @@ class _TrainingProgress:
 @json_option
 @common_options
 def decompress(input: Path, output: Path, fmt: Optional[str], interleave: Optional[str],
-               dtype: Optional[str], device: str, force: bool, as_json: bool, quiet: bool,
-               debug: bool) -> None:
+               dtype: Optional[str], device: str, force: bool, as_json: bool, quiet: bool) -> None:
     """Decode a .hnr file back to a cube.
 
     The cube has the original shape, sample type (integers rounded and clipped), no-data
@@ -268,8 +281,7 @@ def decompress(input: Path, output: Path, fmt: Optional[str], interleave: Option
 @var_option
 @json_option
 @common_options
-def info(input: Path, fmt: Optional[str], var: Optional[str], as_json: bool, quiet: bool,
-         debug: bool) -> None:
+def info(input: Path, fmt: Optional[str], var: Optional[str], as_json: bool, quiet: bool) -> None:
     """Describe a .hnr file (or an input cube) without decoding it.
 
     For a .hnr every CRC is checked; the shape, type, wavelengths, real size and rate,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import struct
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,18 +91,28 @@ class BandTable:
     scales: np.ndarray  # float (C,)
 
     def to_bytes(self, width: int) -> bytes:
+        """Kinds, then offsets and scales byte-shuffled (all first bytes, all second bytes, ...),
+        deflated: neighbouring bands have similar exponents, which then compress well."""
         dt = "<f4" if width == 4 else "<f8"
-        return (self.kinds.astype(np.uint8).tobytes() + self.offsets.astype(dt).tobytes()
-                + self.scales.astype(dt).tobytes())
+        floats = np.concatenate([self.offsets.astype(dt), self.scales.astype(dt)])
+        shuffled = floats.view(np.uint8).reshape(-1, width).T.tobytes()
+        return zlib.compress(self.kinds.astype(np.uint8).tobytes() + shuffled, 9)
 
     @classmethod
     def from_bytes(cls, buf: bytes, bands: int, width: int) -> "BandTable":
-        if len(buf) != bands * (1 + 2 * width):
+        size = bands * (1 + 2 * width)
+        try:
+            d = zlib.decompressobj()
+            raw = d.decompress(buf, size + 1)
+        except zlib.error as exc:
+            raise CorruptFileError("BAND section is corrupt") from exc
+        if len(raw) != size or not d.eof or d.unused_data:
             raise CorruptFileError("BAND section size does not match the band count")
         dt = "<f4" if width == 4 else "<f8"
-        kinds = np.frombuffer(buf[:bands], dtype=np.uint8).copy()
-        offsets = np.frombuffer(buf[bands: bands + bands * width], dtype=dt).astype(np.float64)
-        scales = np.frombuffer(buf[bands + bands * width:], dtype=dt).astype(np.float64)
+        kinds = np.frombuffer(raw[:bands], dtype=np.uint8).copy()
+        floats = (np.frombuffer(raw[bands:], dtype=np.uint8).reshape(width, 2 * bands).T
+                  .copy().view(dt).reshape(-1).astype(np.float64))
+        offsets, scales = floats[:bands], floats[bands:]
         if kinds.max(initial=0) > BAND_NODATA:
             raise CorruptFileError("unknown band kind")
         if not (np.isfinite(offsets).all() and np.isfinite(scales).all()):
