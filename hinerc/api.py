@@ -137,7 +137,7 @@ def _fixed_bytes(header: HnrHeader, meta: dict, prep: PreparedCube, mask: bytes,
 # ----------------------------------------------------------------------------- compress
 def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *,
              bpppb: float = 0.2, epochs: int = 100, seed: int = 0, device: str = "auto",
-             bands_per_step: int = 1, lr: float = 1e-3, time_limit: Optional[float] = None,
+             bands_per_step: int = 4, lr: float = 3e-3, time_limit: Optional[float] = None,
              format: Optional[str] = None, var: Optional[str] = None, force: bool = False,
              progress: Optional[Callable[[Any], None]] = None,
              on_stage: Optional[Callable[[str], None]] = None) -> CompressResult:
@@ -150,7 +150,9 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         epochs: training epochs (passes over all coded bands).
         seed: seeds every random choice; the same input and seed give the same bytes.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
-        bands_per_step: bands per optimizer step.
+        bands_per_step: bands per optimizer step (4 with lr 3e-3 matches one band per step at
+            lr 1e-3 in a sixth of the time on Jasper Ridge).
+        lr: peak learning rate.
         time_limit: stop training after this many seconds and keep the model so far.
         format, var: reader overrides (see :func:`hinerc.io.read_cube`).
         force: overwrite an existing output.

@@ -144,8 +144,10 @@ def cli() -> None:
               help="Target rate: file size in bits per pixel per band (±3%).")
 @click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True,
               help="Training epochs (passes over all bands).")
-@click.option("--bands-per-step", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--bands-per-step", type=click.IntRange(min=1), default=4, show_default=True,
               help="Bands per optimizer step.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3,
+              show_default=True, help="Peak learning rate (warm-up, then cosine decay).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Stop training after this long and keep the model so far.")
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -157,7 +159,7 @@ def cli() -> None:
 @json_option
 @common_options
 def compress(input: Path, output: Optional[Path], bpppb: float, epochs: int,
-             bands_per_step: int, time_limit: Optional[float], seed: int, device: str,
+             bands_per_step: int, lr: float, time_limit: Optional[float], seed: int, device: str,
              fmt: Optional[str], var: Optional[str], force: bool, as_json: bool, quiet: bool) -> None:
     """Compress a cube into a .hnr file of a given size.
 
@@ -178,7 +180,7 @@ def compress(input: Path, output: Optional[Path], bpppb: float, epochs: int,
     output = output or input.with_suffix(".hnr")
     with _TrainingProgress(enabled=not quiet) as prog:
         result = api.compress(input, output, bpppb=bpppb, epochs=epochs, seed=seed, device=device,
-                              bands_per_step=bands_per_step, time_limit=time_limit, format=fmt,
+                              bands_per_step=bands_per_step, lr=lr, time_limit=time_limit, format=fmt,
                               var=var, force=force, progress=prog.update, on_stage=prog.stage)
     if as_json:
         click.echo(_dump(result.to_dict()))
