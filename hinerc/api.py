@@ -26,7 +26,7 @@ from hinerc import __version__
 from hinerc.bands import PreparedCube, nodata_mask, prepare, restore
 from hinerc.errors import InputError, OutputExistsError, RateError
 from hinerc.format import container
-from hinerc.format.container import HnrFile
+from hinerc.format.container import SECTION_ORDER, HnrFile, json_bytes
 from hinerc.format.header import (FLAG_NODATA, BandTable, EncodeReport, HnrHeader,
                                   ModelConfig)
 from hinerc.format.mask import decode_mask, encode_mask
@@ -125,12 +125,12 @@ def _file_bytes(header: HnrHeader, meta: dict, bands: BandTable, model: ModelCon
 
 def _fixed_bytes(header: HnrHeader, meta: dict, prep: PreparedCube, mask: bytes,
                  report: EncodeReport) -> int:
-    """Exact bytes of every section but the payload ones (QPRM, HUFF, DATA), framing included."""
-    from hinerc.format.container import SECTION_ORDER, _json_bytes
+    """Exact bytes of every section but MODL and the payload ones (QPRM, HUFF, DATA), framing
+    of all sections included."""
     n = container.PREAMBLE_SIZE + 12 * len(SECTION_ORDER)
-    n += len(header.to_bytes()) + len(_json_bytes(meta))
+    n += len(header.to_bytes()) + len(json_bytes(meta))
     n += len(prep.table.to_bytes(prep.param_bytes)) + len(mask)
-    n += len(_json_bytes(report.to_dict()))
+    n += len(json_bytes(report.to_dict()))
     return n
 
 
@@ -193,24 +193,22 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     mask = encode_mask(prep.nodata_mask)
     header = HnrHeader(h, w, c, cube.dtype.name, n_coded, prep.param_bytes,
                        FLAG_NODATA if cube.nodata is not None else 0)
+    # The report is sized now with placeholder figures of full length; the real ones replace
+    # them at the end (a few bytes of difference, well inside the rate tolerance).
     report = EncodeReport(psnr_db=99.999, encode_seconds=9999.9, device=dev, epochs=epochs,
                           seed=seed, hinerc_version=__version__,
                           source_bits_per_sample=cube.dtype.itemsize * 8)
     budget_bytes = ratecontrol.target_bytes(bpppb, samples)
     fixed = _fixed_bytes(header, meta, prep, mask, report)
     geom = choose_geometry(h, w)
-    smallest = smallest_config(geom)
-
-    def payload_room(cfg: ModelConfig) -> float:
-        n_tensors = len(cfg.tensor_specs(n_coded))
-        return budget_bytes - fixed - (4 + 11 * n_tensors + 2 * 100)
-
-    room = payload_room(smallest)
-    values = ratecontrol.value_budget(room) if room > 0 else 0
-    cfg = config_for_budget(geom, n_coded, values) if values > 0 else None
+    n_tensors = len(smallest_config(geom).tensor_specs(n_coded))  # the same for every size
+    model_bytes = len(json_bytes(smallest_config(geom).to_dict())) + 8  # MODL, about
+    room = ratecontrol.payload_room(budget_bytes, fixed + model_bytes, n_tensors)
+    cfg = config_for_budget(geom, n_coded, ratecontrol.value_budget(room))
     if cfg is None:
-        need = fixed + 4 + 11 * len(smallest.tensor_specs(n_coded)) + 200
-        need += (n_coded * geom.embed_h * geom.embed_w + smallest.decoder_params()) * 8 / 8
+        smallest = smallest_config(geom)
+        n_min = n_coded * geom.embed_h * geom.embed_w + smallest.decoder_params()
+        need = budget_bytes - room + n_min * ratecontrol.BITS_PER_VALUE / 8
         raise RateError(f"{bpppb:g} bpppb is below what this cube can reach: the side information "
                         f"and the smallest model need about {need * 8 / samples:.4f} bpppb")
 
@@ -219,20 +217,20 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     lo = budget_bytes * (1 - ratecontrol.TOLERANCE)
     hi = budget_bytes * (1 + ratecontrol.TOLERANCE)
     for attempt in range(3):
-        stage(f"training {cfg.decoder_params() + n_coded * cfg.embed_channels * cfg.embed_h * cfg.embed_w:,} "
-              f"values ({_describe(cfg)}) on {dev}")
+        stage(f"training {cfg.stored_values(n_coded):,} values ({_describe(cfg)}) on {dev}")
         result = fit(prep.target, prep.valid, prep.coords, cfg, tc, progress)
         stage("quantizing and entropy coding")
         tensors_f = [result.embeddings] + [result.decoder[name] for name, _ in
                                            cfg.tensor_specs(n_coded)[1:]]
-        qts, coded = ratecontrol.fit_bits(tensors_f, budget_bytes - fixed)
-        total = fixed + coded
+        model_bytes = len(json_bytes(cfg.to_dict()))
+        qts, coded = ratecontrol.fit_bits(tensors_f, budget_bytes - fixed - model_bytes)
+        total = fixed + model_bytes + coded
         if lo <= total <= hi:
             break
         # Correct the value budget by the measured cost per value and train again.
         n_values = sum(t.size for t in tensors_f)
         per_value = coded * 8.0 / n_values
-        new_values = ratecontrol.value_budget(payload_room(cfg), per_value)
+        new_values = ratecontrol.value_budget(room, per_value)
         new_cfg = config_for_budget(geom, n_coded, new_values)
         if new_cfg is None or attempt == 2:
             raise RateError(f"could not land {bpppb:g} bpppb: the closest file is "
@@ -245,19 +243,21 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     specs = cfg.tensor_specs(n_coded)
     tensors = decode_payload(specs, payload)
     decoded = decode_bands(cfg, tensors, h, w, device=dev) if n_coded else np.empty((0, h, w))
-    nodata_full = nodata_mask(cube)
     restored = restore(prep.table, decoded, prep.nodata_mask, cube.dtype.name, cube.nodata, h, w)
-    psnr = mean_psnr(cube.data, restored, nodata_full if cube.nodata is not None else None)
+    psnr = mean_psnr(cube.data, restored, nodata_mask(cube))
 
     report.psnr_db = round(psnr, 4) if math.isfinite(psnr) else None
     report.encode_seconds = round(time.perf_counter() - t_start, 2)
     report.epochs = result.epochs_done
     blob = _file_bytes(header, meta, prep.table, cfg, payload, mask, report)
+    if not lo <= len(blob) <= hi:  # never write a file that misses the rate
+        raise RateError(f"could not land {bpppb:g} bpppb: the file would be "
+                        f"{len(blob) * 8 / samples:.4f} bpppb")
     if out_path is not None:
         write_atomic(out_path, blob)
     return CompressResult(out_path, len(blob), len(blob) * 8 / samples, bpppb, psnr,
                           report.encode_seconds, result.epochs_done, dev,
-                          sum(int(np.prod(s)) for _, s in specs), (h, w, c), cube.dtype.name)
+                          cfg.stored_values(n_coded), (h, w, c), cube.dtype.name)
 
 
 def _describe(cfg: ModelConfig) -> str:
@@ -325,8 +325,7 @@ def inspect_hnr(path: PathLike) -> dict[str, Any]:
     wl = f.meta.get("wavelengths_nm")
     bits = f.report.source_bits_per_sample or np.dtype(hd.dtype).itemsize * 8
     bpppb = size * 8 / hd.samples
-    specs = f.model.tensor_specs(hd.n_coded)
-    n_values = sum(int(np.prod(s)) for _, s in specs)
+    n_values = f.model.stored_values(hd.n_coded)
     payload = f.section_sizes.get("DATA", 0)
     return {
         "kind": "hnr",

@@ -33,7 +33,17 @@ def target_bytes(bpppb: float, samples: int) -> float:
 
 
 def value_budget(payload_bytes: float, bits_per_value: float = BITS_PER_VALUE) -> int:
-    return int(payload_bytes * 8.0 / bits_per_value)
+    return max(0, int(payload_bytes * 8.0 / bits_per_value))
+
+
+def payload_room(budget_bytes: float, fixed_bytes: int, n_tensors: int) -> float:
+    """Bytes left for the coded values once everything else is paid for.
+
+    Everything else: the sections whose size is known before training (``fixed_bytes``), the
+    QPRM records (3 bytes + one float32 pair per tensor), the section counts, and about 100
+    bytes per Huffman table (one or two tables in practice).
+    """
+    return budget_bytes - fixed_bytes - (4 + 11 * n_tensors + 2 * 100)
 
 
 def fit_bits(tensors: list[np.ndarray], budget: float, aim: float = AIM

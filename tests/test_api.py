@@ -16,6 +16,7 @@ from conftest import make_cube
 def test_roundtrip_keeps_shape_dtype_metadata(tmp_path):
     cube = make_cube()
     res = hinerc.compress(cube, tmp_path / "c.hnr", bpppb=4.0, epochs=3)
+    assert 0.97 * 4.0 <= (tmp_path / "c.hnr").stat().st_size * 8 / cube.data.size <= 1.03 * 4.0
     out = hinerc.decompress(tmp_path / "c.hnr")
     assert out.shape == cube.shape and out.dtype == cube.dtype
     np.testing.assert_array_equal(out.wavelengths_nm, cube.wavelengths_nm)

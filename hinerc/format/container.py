@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from hinerc.errors import CorruptFileError, FormatError, UnsupportedVersionError
+from hinerc.format.deflate import inflate
 from hinerc.format.entropy import HuffmanTable
 from hinerc.format.header import BandTable, EncodeReport, HnrHeader, ModelConfig
 from hinerc.format.quant import PER_CHANNEL, PER_TENSOR
@@ -80,7 +81,8 @@ class HnrFile:
 
 
 # ------------------------------------------------------------------------------ writing
-def _json_bytes(obj: Any) -> bytes:
+def json_bytes(obj: Any) -> bytes:
+    """Compact, sorted, deflated JSON: the encoding of META, MODL and RPRT."""
     return zlib.compress(json.dumps(obj, separators=(",", ":"), sort_keys=True).encode(), 9)
 
 
@@ -116,14 +118,14 @@ def to_bytes(f: HnrFile) -> bytes:
     """Serialise ``f``; the result's length is the real rate."""
     payloads = {
         "HEAD": f.header.to_bytes(),
-        "META": _json_bytes(f.meta),
+        "META": json_bytes(f.meta),
         "BAND": f.bands.to_bytes(f.header.band_param_bytes),
-        "MODL": _json_bytes(f.model.to_dict()),
+        "MODL": json_bytes(f.model.to_dict()),
         "QPRM": _quant_bytes(f.quant),
         "HUFF": _huff_bytes(f.tables),
         "DATA": _data_bytes(f.streams),
         "MASK": f.mask,
-        "RPRT": _json_bytes(f.report.to_dict()),
+        "RPRT": json_bytes(f.report.to_dict()),
     }
     pre = SIGNATURE + struct.pack("<BBH", *VERSION, len(payloads))
     parts = [pre, struct.pack("<I", zlib.crc32(pre))]
@@ -179,13 +181,10 @@ def split_sections(buf: bytes) -> dict[str, bytes]:
 
 
 def _json(buf: bytes, what: str) -> Any:
+    raw = inflate(buf, f"{what} section", limit=_JSON_LIMIT)
     try:
-        d = zlib.decompressobj()
-        raw = d.decompress(buf, _JSON_LIMIT)
-        if not d.eof:
-            raise CorruptFileError(f"{what} section is corrupt or too large")
         return json.loads(raw.decode("utf-8"))
-    except (zlib.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CorruptFileError(f"{what} section is corrupt") from exc
 
 

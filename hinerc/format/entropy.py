@@ -17,6 +17,7 @@ from dahuffman import HuffmanCodec
 from dahuffman.huffmancodec import PrefixCodec
 
 from hinerc.errors import CorruptFileError
+from hinerc.format.deflate import inflate
 
 MAX_CODE_LENGTH = 48
 
@@ -89,13 +90,7 @@ class HuffmanTable:
         n = int.from_bytes(buf[:4], "little")
         if not 2 <= n <= (1 << 16) + 1:
             raise CorruptFileError("invalid Huffman table size")
-        try:
-            d = zlib.decompressobj()
-            raw = d.decompress(buf[4:], n + 1)
-        except zlib.error as exc:
-            raise CorruptFileError("corrupt Huffman table") from exc
-        if len(raw) != n or not d.eof:
-            raise CorruptFileError("corrupt Huffman table")
+        raw = inflate(buf[4:], "Huffman table", size=n)
         return cls(np.frombuffer(raw, dtype=np.uint8).copy())
 
     def coded_bits(self, symbols: np.ndarray) -> int:

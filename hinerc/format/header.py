@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from hinerc.errors import CorruptFileError
+from hinerc.format.deflate import inflate
 from hinerc.io.cube import SUPPORTED_DTYPES
 
 # --------------------------------------------------------------------------------- HEAD
@@ -101,13 +102,7 @@ class BandTable:
     @classmethod
     def from_bytes(cls, buf: bytes, bands: int, width: int) -> "BandTable":
         size = bands * (1 + 2 * width)
-        try:
-            d = zlib.decompressobj()
-            raw = d.decompress(buf, size + 1)
-        except zlib.error as exc:
-            raise CorruptFileError("BAND section is corrupt") from exc
-        if len(raw) != size or not d.eof or d.unused_data:
-            raise CorruptFileError("BAND section size does not match the band count")
+        raw = inflate(buf, "BAND section", size=size)
         dt = "<f4" if width == 4 else "<f8"
         kinds = np.frombuffer(raw[:bands], dtype=np.uint8).copy()
         floats = (np.frombuffer(raw[bands:], dtype=np.uint8).reshape(width, 2 * bands).T
@@ -182,6 +177,10 @@ class ModelConfig:
         specs.append(("head.weight", (1, c[-1], self.head_kernel, self.head_kernel)))
         specs.append(("head.bias", (1,)))
         return specs
+
+    def stored_values(self, n_coded: int) -> int:
+        """Number of quantized values in a file: embeddings plus decoder."""
+        return sum(int(np.prod(s)) for _, s in self.tensor_specs(n_coded))
 
     def decoder_params(self) -> int:
         return sum(int(np.prod(s)) for n, s in self.tensor_specs(0) if n != "embeddings")

@@ -12,6 +12,7 @@ import zlib
 import numpy as np
 
 from hinerc.errors import CorruptFileError
+from hinerc.format.deflate import inflate
 
 NONE, PIXEL, FULL = 0, 1, 2
 
@@ -42,13 +43,7 @@ def decode_mask(buf: bytes, shape: tuple[int, int, int]) -> np.ndarray:
         raise CorruptFileError(f"unknown mask mode {mode}")
     count = h * w if mode == PIXEL else h * w * n
     nbytes = (count + 7) // 8
-    try:
-        d = zlib.decompressobj()
-        raw = d.decompress(buf[1:], nbytes + 1)
-    except zlib.error as exc:
-        raise CorruptFileError("corrupt mask section") from exc
-    if len(raw) != nbytes or not d.eof:
-        raise CorruptFileError("corrupt mask section")
+    raw = inflate(buf[1:], "MASK section", size=nbytes)
     bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=count).astype(bool)
     if mode == PIXEL:
         return np.broadcast_to(bits.reshape(h, w, 1), shape).copy()

@@ -15,7 +15,6 @@ from typing import Callable, Optional
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from hinerc.errors import TrainingError
 from hinerc.format.header import ModelConfig
