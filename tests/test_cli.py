@@ -181,3 +181,17 @@ def test_mat_roundtrip(runner, tmp_path):
     a, b = read_cube(src), read_cube(out)
     assert b.shape == a.shape == (36, 36, 72) and b.dtype == a.dtype
     np.testing.assert_array_equal(b.wavelengths_nm, a.wavelengths_nm)
+
+
+def test_ctrl_c_leaves_nothing(tmp_path, sample_hdr):
+    import signal
+    import time
+    p = subprocess.Popen([sys.executable, "-m", "hinerc", "compress", str(sample_hdr), "-o",
+                          str(tmp_path / "out.hnr"), "--bpppb", "0.5", "--epochs", "500"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(6)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130
+    assert "interrupted" in err
+    assert list(tmp_path.iterdir()) == []
