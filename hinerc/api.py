@@ -16,6 +16,7 @@ import math
 import os
 import tempfile
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
@@ -24,7 +25,7 @@ import numpy as np
 
 from hinerc import __version__
 from hinerc.bands import PreparedCube, nodata_mask, prepare, restore
-from hinerc.errors import InputError, OutputExistsError, RateError
+from hinerc.errors import HinercWarning, InputError, OutputExistsError, RateError
 from hinerc.format import container
 from hinerc.format.container import SECTION_ORDER, HnrFile, json_bytes
 from hinerc.format.header import (FLAG_NODATA, BandTable, EncodeReport, HnrHeader,
@@ -219,6 +220,10 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     for attempt in range(3):
         stage(f"training {cfg.stored_values(n_coded):,} values ({_describe(cfg)}) on {dev}")
         result = fit(prep.target, prep.valid, prep.coords, cfg, tc, progress)
+        if result.restarts:
+            report.extra["divergence_restarts"] = result.restarts
+            warnings.warn(f"training diverged {result.restarts} time(s); it went on from the last "
+                          "good epoch at a lower learning rate", HinercWarning, stacklevel=2)
         stage("quantizing and entropy coding")
         tensors_f = [result.embeddings] + [result.decoder[name] for name, _ in
                                            cfg.tensor_specs(n_coded)[1:]]

@@ -97,3 +97,46 @@ def test_encoder_output_shape():
     enc = SpectralEncoder(cfg)
     assert enc(torch.rand(5, dtype=torch.float64)).shape == (5, cfg.embed_channels,
                                                              cfg.embed_h, cfg.embed_w)
+
+
+def _poisoned_forward(monkeypatch, bad_calls):
+    """Make the decoder return NaN on the given forward-call numbers (fault injection)."""
+    from hinerc.nn import model
+    real = model.Decoder.forward
+    calls = {"n": 0}
+
+    def forward(self, emb):
+        calls["n"] += 1
+        out = real(self, emb)
+        return out * float("nan") if calls["n"] in bad_calls else out
+
+    monkeypatch.setattr(model.Decoder, "forward", forward)
+
+
+def test_divergence_is_recovered_at_lower_lr(monkeypatch):
+    target = np.random.default_rng(0).random((4, 8, 8)).astype(np.float32)
+    cfg = config_for_budget(choose_geometry(8, 8), 4, 2000)
+    _poisoned_forward(monkeypatch, bad_calls={5})  # epoch 3 (2 steps per epoch) goes NaN once
+    r = fit(target, None, np.arange(4.0), cfg, TrainConfig(epochs=4, bands_per_step=2, seed=0))
+    assert r.restarts == 1 and r.epochs_done == 4
+    assert np.isfinite(r.loss) and all(np.isfinite(v).all() for v in r.decoder.values())
+
+
+def test_persistent_divergence_raises(monkeypatch):
+    from hinerc.errors import TrainingError
+    target = np.random.default_rng(0).random((4, 8, 8)).astype(np.float32)
+    cfg = config_for_budget(choose_geometry(8, 8), 4, 2000)
+    _poisoned_forward(monkeypatch, bad_calls=set(range(3, 1000)))
+    with pytest.raises(TrainingError, match="diverged"):
+        fit(target, None, np.arange(4.0), cfg, TrainConfig(epochs=4, bands_per_step=2, seed=0))
+
+
+def test_diverging_compress_writes_nothing(monkeypatch, tmp_path):
+    import hinerc
+    from hinerc.errors import TrainingError
+
+    from conftest import make_cube
+    _poisoned_forward(monkeypatch, bad_calls=set(range(1, 10000)))
+    with pytest.raises(TrainingError):
+        hinerc.compress(make_cube(), tmp_path / "x.hnr", bpppb=4.0, epochs=2)
+    assert list(tmp_path.iterdir()) == []

@@ -4,10 +4,16 @@ The loss and the reported PSNR are computed on the real pixels only: the H×W wi
 decoder frame, minus no-data samples. Several bands may go through one optimizer step. The loop
 knows nothing about files; it returns the float decoder weights and the per-band embeddings,
 in band order.
+
+Divergence (a non-finite epoch loss, or one that jumps far above the best so far) is caught at
+the end of each epoch: the last good weights and optimizer state are restored and training goes
+on at half the learning rate, at most ``max_restarts`` times, after which a
+:class:`~hinerc.errors.TrainingError` is raised and nothing is written.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass
@@ -33,6 +39,12 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     time_limit: Optional[float] = None  # seconds; stop early and keep the model so far
+    max_restarts: int = 3  # divergence recoveries before giving up
+
+
+#: An epoch whose mean loss exceeds this multiple of the best one so far counts as divergence
+#: (the loss is bounded: outputs lie in (0, 1), so divergence shows as a jump, not infinity).
+EXPLODE_FACTOR = 3.0
 
 
 @dataclass
@@ -51,6 +63,8 @@ class FitResult:
     epochs_done: int
     loss: float
     psnr_db: float
+    restarts: int = 0  # divergence recoveries
+    restarts: int = 0  # divergence recoveries
 
 
 def learning_rate(t: float, tc: TrainConfig) -> float:
@@ -103,14 +117,19 @@ def fit(target: np.ndarray, valid: Optional[np.ndarray], coords: np.ndarray, cfg
     loss_v = float("nan")
     psnr = float("nan")
     epochs_done = 0
-    for epoch in range(tc.epochs):
+    lr_scale = 1.0
+    restarts = 0
+    best_loss = math.inf
+    good = _snapshot(encoder, decoder, opt)
+    epoch = 0
+    while epoch < tc.epochs:
         order = torch.randperm(n, generator=gen).to(device)
         sum_loss = torch.zeros((), device=device)
         sum_psnr = torch.zeros((), device=device)
         for it in range(steps_per_epoch):
             idx = order[it * bps: (it + 1) * bps]
             for g in opt.param_groups:
-                g["lr"] = learning_rate((epoch * steps_per_epoch + it) / total, tc)
+                g["lr"] = lr_scale * learning_rate((epoch * steps_per_epoch + it) / total, tc)
             pred = decoder(encoder(p[idx]))[:, 0, top: top + h, left: left + w]
             y = tgt[idx]
             if mask is not None:
@@ -129,17 +148,41 @@ def fit(target: np.ndarray, valid: Optional[np.ndarray], coords: np.ndarray, cfg
                 mse = (err.square().sum(1) / count).clamp_min(1e-12)
                 sum_psnr += (-10.0 * torch.log10(mse)).sum()
                 sum_loss += loss.detach() * idx.numel()
-        loss_v = float(sum_loss) / n
+        epoch_loss = float(sum_loss) / n
+        if not math.isfinite(epoch_loss) or epoch_loss > EXPLODE_FACTOR * best_loss:
+            if restarts >= tc.max_restarts:
+                raise TrainingError(f"training diverged at epoch {epoch + 1} (loss {epoch_loss:.4g}) "
+                                    f"{restarts + 1} times, even at {lr_scale:g}× the learning rate")
+            restarts += 1
+            lr_scale *= 0.5
+            _restore(good, encoder, decoder, opt)
+            epoch = epochs_done  # redo from the last good epoch
+            continue
+        best_loss = min(best_loss, epoch_loss)
+        good = _snapshot(encoder, decoder, opt)
+        loss_v = epoch_loss
         psnr = float(sum_psnr) / n
         epochs_done = epoch + 1
-        if not math.isfinite(loss_v):
-            raise TrainingError(f"training diverged at epoch {epochs_done} (loss {loss_v})")
+        epoch += 1
         if progress is not None:
             progress(EpochStats(epochs_done, tc.epochs, loss_v, psnr, time.perf_counter() - start))
         if tc.time_limit is not None and time.perf_counter() - start >= tc.time_limit:
             break
 
-    encoder.eval()
+    encoder.eval()  # the weights are those of the last good epoch
     with torch.no_grad():
         emb = encoder(p).float().cpu().numpy()
-    return FitResult(decoder.numpy_state(), emb, epochs_done, loss_v, psnr)
+    return FitResult(decoder.numpy_state(), emb, epochs_done, loss_v, psnr, restarts)
+
+
+def _snapshot(encoder: torch.nn.Module, decoder: torch.nn.Module, opt: torch.optim.Optimizer) -> dict:
+    return {"encoder": copy.deepcopy(encoder.state_dict()),
+            "decoder": copy.deepcopy(decoder.state_dict()),
+            "opt": copy.deepcopy(opt.state_dict())}
+
+
+def _restore(snap: dict, encoder: torch.nn.Module, decoder: torch.nn.Module,
+             opt: torch.optim.Optimizer) -> None:
+    encoder.load_state_dict(snap["encoder"])
+    decoder.load_state_dict(snap["decoder"])
+    opt.load_state_dict(snap["opt"])
