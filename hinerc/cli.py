@@ -92,9 +92,22 @@ format_option = click.option(
 var_option = click.option("--var", metavar="NAME", default=None,
                           help="Variable holding the cube in a .mat with several 3-D arrays.")
 device_option = click.option(
-    "--device", default="auto", show_default=True, metavar="auto|cpu|cuda|cuda:N",
-    help="Where the network runs; auto takes CUDA when there is one.")
+    "--device", default="auto", show_default=True, metavar="auto|cpu|cuda|cuda:N[,cuda:M...]",
+    help="Where the network runs; auto takes CUDA when there is one. A comma-separated list "
+         "spreads the files of a batch over several GPUs.")
 force_option = click.option("--force", is_flag=True, help="Overwrite an existing output.")
+
+
+def batch_options(f):  # noqa: ANN001
+    """--out-dir, --jobs and --scheduler, shared by compress and decompress."""
+    f = click.option("--scheduler", metavar="ADDRESS", default=None,
+                     help="Run the files on this Dask distributed scheduler "
+                          "(e.g. tcp://head:8786); needs hinerc[dask].")(f)
+    f = click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Files processed at once (processes).")(f)
+    f = click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Write one output per input here (created if needed).")(f)
+    return f
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as JSON on stdout.")
 
@@ -136,9 +149,9 @@ def cli() -> None:
 
 # ----------------------------------------------------------------------------- compress
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The .hnr to write [default: INPUT with .hnr].")
+              help="The .hnr to write, for a single input [default: INPUT with .hnr].")
 @click.option("--bpppb", type=click.FloatRange(min=0, min_open=True), default=0.2,
               show_default=True, metavar="BITS",
               help="Target rate: file size in bits per pixel per band (±3%).")
@@ -156,27 +169,44 @@ def cli() -> None:
 @format_option
 @var_option
 @force_option
+@batch_options
 @json_option
 @common_options
-def compress(input: Path, output: Optional[Path], bpppb: float, epochs: int,
+def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, epochs: int,
              bands_per_step: int, lr: float, time_limit: Optional[float], seed: int, device: str,
-             fmt: Optional[str], var: Optional[str], force: bool, as_json: bool, quiet: bool) -> None:
-    """Compress a cube into a .hnr file of a given size.
+             fmt: Optional[str], var: Optional[str], force: bool, out_dir: Optional[Path],
+             jobs: int, scheduler: Optional[str], as_json: bool, quiet: bool) -> None:
+    """Compress cubes into .hnr files of a given size.
 
-    Fits a small network to INPUT, quantizes it, entropy-codes it and writes one
-    self-contained .hnr whose size is --bpppb bits per sample (±3%). The file is written
-    atomically: on any error nothing is left behind.
+    Fits a small network to each INPUT, quantizes it, entropy-codes it and writes one
+    self-contained .hnr whose size is --bpppb bits per sample (±3%). Files are written
+    atomically: on any error or Ctrl-C nothing partial is left behind.
+
+    With several inputs (or --out-dir, --jobs, --scheduler), existing outputs are skipped
+    unless --force, a failing file does not stop the others, a summary table ends the run,
+    and the exit code is 1 if any file failed.
 
     \b
     Examples:
       hinerc compress scene.hdr -o scene.hnr --bpppb 0.2
       hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --epochs 300 --device cuda
       hinerc compress cube.mat --var hsi -o cube.hnr --quiet
-      for f in scenes/*.hdr; do hinerc compress "$f" -o "out/$(basename "$f" .hdr).hnr"; done
+      hinerc compress scenes/*.hdr --out-dir out/ --jobs 2
+      hinerc compress scenes/*.tif --out-dir out/ --device cuda:0,cuda:1 --jobs 2
+      hinerc compress /shared/scenes/*.hdr --out-dir /shared/out --scheduler tcp://head:8786
     """
-    from hinerc import api
+    from hinerc import api, batch
 
     _show_warnings(quiet)
+    devices = batch.parse_devices(device)
+    options = dict(bpppb=bpppb, epochs=epochs, seed=seed, bands_per_step=bands_per_step, lr=lr,
+                   time_limit=time_limit, format=fmt, var=var)
+    if _is_batch(inputs, output, out_dir, jobs, scheduler):
+        _run_batch("compress", inputs, out_dir, ".hnr", force, options, jobs, devices,
+                   scheduler, quiet, as_json)
+        return
+    input = inputs[0]
+    device = devices[0]
     output = output or input.with_suffix(".hnr")
     with _TrainingProgress(enabled=not quiet) as prog:
         result = api.compress(input, output, bpppb=bpppb, epochs=epochs, seed=seed, device=device,
@@ -233,9 +263,9 @@ class _TrainingProgress:
 
 # ----------------------------------------------------------------------------- decompress
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The cube to write; its extension picks the format "
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The cube to write, for a single input; its extension picks the format "
                    "(.hdr/.img ENVI, .tif GeoTIFF, .mat, .npy).")
 @format_option
 @click.option("--interleave", type=click.Choice(["bsq", "bil", "bip"]), default=None,
@@ -244,26 +274,40 @@ class _TrainingProgress:
               help="Write float32 samples instead of the original type.")
 @device_option
 @force_option
+@batch_options
 @json_option
 @common_options
-def decompress(input: Path, output: Path, fmt: Optional[str], interleave: Optional[str],
-               dtype: Optional[str], device: str, force: bool, as_json: bool, quiet: bool) -> None:
-    """Decode a .hnr file back to a cube.
+def decompress(inputs: tuple[Path, ...], output: Optional[Path], fmt: Optional[str],
+               interleave: Optional[str], dtype: Optional[str], device: str, force: bool,
+               out_dir: Optional[Path], jobs: int, scheduler: Optional[str], as_json: bool,
+               quiet: bool) -> None:
+    """Decode .hnr files back to cubes.
 
-    The cube has the original shape, sample type (integers rounded and clipped), no-data
-    pixels, wavelengths and other metadata.
+    Each cube has the original shape, sample type (integers rounded and clipped), no-data
+    pixels, wavelengths and other metadata. With several inputs, outputs go to --out-dir (or
+    beside each input) in the format given by -f/--format (default ENVI), with the same
+    skip/--force rules, summary and exit code as compress.
 
     \b
     Examples:
       hinerc decompress scene.hnr -o decoded.hdr
       hinerc decompress scene.hnr -o decoded.tif --dtype float32
-      for f in out/*.hnr; do hinerc decompress "$f" -o "${f%.hnr}.hdr" --quiet; done
+      hinerc decompress out/*.hnr --out-dir decoded/ -f gtiff --jobs 2
     """
     import time
 
-    from hinerc import api
+    from hinerc import api, batch
 
     _show_warnings(quiet)
+    devices = batch.parse_devices(device)
+    if _is_batch(inputs, output, out_dir, jobs, scheduler):
+        options = dict(format=fmt, interleave=interleave, dtype=dtype)
+        _run_batch("decompress", inputs, out_dir, batch.OUTPUT_EXT[fmt or "envi"], force,
+                   options, jobs, devices, scheduler, quiet, as_json)
+        return
+    if output is None:
+        raise click.UsageError("give -o/--output (or --out-dir)")
+    input, device = inputs[0], devices[0]
     t0 = time.perf_counter()
     cube = api.decompress(input, output, format=fmt, interleave=interleave, device=device,
                           force=force, dtype=dtype)
@@ -274,6 +318,66 @@ def decompress(input: Path, output: Path, fmt: Optional[str], interleave: Option
     elif not quiet:
         h, w, c = cube.shape
         click.echo(f"{output}: {h}×{w}×{c} {cube.dtype.name}, {secs:.1f} s")
+
+
+def _is_batch(inputs: tuple[Path, ...], output: Optional[Path], out_dir: Optional[Path],
+              jobs: int, scheduler: Optional[str]) -> bool:
+    many = len(inputs) > 1 or out_dir is not None or jobs > 1 or scheduler is not None
+    if many and output is not None:
+        raise click.UsageError("-o/--output takes a single input; use --out-dir for several")
+    return many
+
+
+def _run_batch(kind: str, inputs: tuple[Path, ...], out_dir: Optional[Path], ext: str,
+               force: bool, options: dict, jobs: int, devices: list[str],
+               scheduler: Optional[str], quiet: bool, as_json: bool) -> None:
+    """Plan, run and report a batch; exit code 1 when any file failed."""
+    from rich.console import Console
+
+    from hinerc import batch
+
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    tasks, known = batch.plan(kind, list(inputs), out_dir, ext, force, options)
+    err = Console(stderr=True)
+    total = len(tasks) + len(known)
+    count = {"n": len(known)}
+
+    def done(r: "batch.TaskResult") -> None:
+        count["n"] += 1
+        if not quiet:
+            err.print(f"[{count['n']}/{total}] {r.input}: {r.status}"
+                      + (f" ({r.message})" if r.message else ""), highlight=False)
+
+    if not quiet:
+        for r in known:
+            err.print(f"{r.input}: {r.status} ({r.message})", highlight=False)
+    results = batch.run(tasks, jobs=jobs, devices=devices, scheduler=scheduler, on_done=done)
+    order = {str(p): i for i, p in enumerate(inputs)}
+    allres = sorted(known + results, key=lambda r: order.get(r.input, 0))
+    failed = sum(r.status == "failed" for r in allres)
+    if as_json:
+        click.echo(_dump([r.to_dict() for r in allres]))
+    elif not quiet:
+        _print_summary(allres)
+    if failed:
+        click.echo(f"hinerc: error: {failed} of {len(allres)} file(s) failed", err=True)
+        click.get_current_context().exit(1)
+
+
+def _print_summary(results: list) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="hinerc batch summary")
+    for col in ("input", "status", "output", "bpppb", "PSNR dB", "seconds", "message"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(r.input, r.status, r.output,
+                      f"{r.bpppb:.4f}" if r.bpppb is not None else "",
+                      f"{r.psnr_db:.2f}" if r.psnr_db is not None else "",
+                      f"{r.seconds:.1f}" if r.seconds else "", r.message)
+    Console(width=160).print(table)
 
 
 # ----------------------------------------------------------------------------- info
