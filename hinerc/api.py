@@ -26,14 +26,15 @@ import numpy as np
 from hinerc import __version__
 from hinerc.bands import PreparedCube, nodata_mask, prepare, restore
 from hinerc.errors import HinercWarning, InputError, OutputExistsError, RateError
-from hinerc.format import container
+from hinerc.format import container, tiles
 from hinerc.format.container import SECTION_ORDER, HnrFile, json_bytes
-from hinerc.format.header import (FLAG_NODATA, BandTable, EncodeReport, HnrHeader,
-                                  ModelConfig)
+from hinerc.format.header import (FLAG_NODATA, FLAG_TILED, BandTable, EncodeReport,
+                                  HnrHeader, ModelConfig)
 from hinerc.format.mask import decode_mask, encode_mask
 from hinerc.format.payload import Payload, decode_payload, encode_payload
+from hinerc.format.quant import quantize
 from hinerc.io import Cube, detect_format, read_cube, write_cube
-from hinerc.metrics import mean_psnr
+from hinerc.metrics import PsnrAccumulator
 from hinerc import ratecontrol
 
 PathLike = Union[str, os.PathLike]
@@ -118,29 +119,27 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def _file_bytes(header: HnrHeader, meta: dict, bands: BandTable, model: ModelConfig,
-                payload: Payload, mask: bytes, report: EncodeReport) -> bytes:
-    return container.to_bytes(HnrFile(header, meta, bands, model, payload.quant, payload.tables,
-                                      payload.streams, mask, report))
-
-
 def _fixed_bytes(header: HnrHeader, meta: dict, prep: PreparedCube, mask: bytes,
-                 report: EncodeReport) -> int:
+                 report: Optional[EncodeReport]) -> int:
     """Exact bytes of every section but MODL and the payload ones (QPRM, HUFF, DATA), framing
     of all sections included."""
     n = container.PREAMBLE_SIZE + 12 * len(SECTION_ORDER)
     n += len(header.to_bytes()) + len(json_bytes(meta))
     n += len(prep.table.to_bytes(prep.param_bytes)) + len(mask)
-    n += len(json_bytes(report.to_dict()))
+    n += len(json_bytes(report.to_dict() if report is not None else {}))
     return n
 
 
 # ----------------------------------------------------------------------------- compress
+#: Scenes larger than this (rows or columns) are cut into tiles fitted separately.
+DEFAULT_TILE = 256
+
+
 def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *,
              bpppb: float = 0.2, epochs: int = 100, seed: int = 0, device: str = "auto",
              bands_per_step: int = 4, lr: float = 3e-3, time_limit: Optional[float] = None,
-             format: Optional[str] = None, var: Optional[str] = None, force: bool = False,
-             progress: Optional[Callable[[Any], None]] = None,
+             tile: int = DEFAULT_TILE, format: Optional[str] = None, var: Optional[str] = None,
+             force: bool = False, progress: Optional[Callable[[Any], None]] = None,
              on_stage: Optional[Callable[[str], None]] = None) -> CompressResult:
     """Compress a cube to a ``.hnr`` file of ``bpppb`` bits per sample (±3%).
 
@@ -154,7 +153,10 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         bands_per_step: bands per optimizer step (4 with lr 3e-3 matches one band per step at
             lr 1e-3 in a sixth of the time on Jasper Ridge).
         lr: peak learning rate.
-        time_limit: stop training after this many seconds and keep the model so far.
+        time_limit: stop training after this many seconds and keep the model so far (for a
+            tiled scene, the limit is shared out between the tiles by their size).
+        tile: a scene with more rows or columns than this is cut into tiles of at most
+            ``tile`` × ``tile`` pixels, fitted one after the other: memory is bounded by the tile.
         format, var: reader overrides (see :func:`hinerc.io.read_cube`).
         force: overwrite an existing output.
         progress: called with :class:`hinerc.nn.train.EpochStats` after every epoch.
@@ -179,49 +181,147 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         raise InputError(f"--bpppb must be a positive number, got {bpppb}")
     if epochs < 1:
         raise InputError("--epochs must be at least 1")
+    if tile < 8:
+        raise InputError("--tile must be at least 8 pixels")
     dev = resolve_device(device)
-
-    from hinerc.nn.geometry import choose_geometry
-    from hinerc.nn.sizing import config_for_budget, smallest_config
-    from hinerc.nn.train import TrainConfig, fit
-    from hinerc.nn.model import decode_bands
+    tc_args = dict(epochs=epochs, lr=lr, bands_per_step=bands_per_step, seed=seed, device=dev)
 
     h, w, c = cube.shape
     samples = h * w * c
-    prep = prepare(cube)
-    n_coded = int(prep.coords.size)
-    meta = cube.metadata_dict()
-    mask = encode_mask(prep.nodata_mask)
-    header = HnrHeader(h, w, c, cube.dtype.name, n_coded, prep.param_bytes,
-                       FLAG_NODATA if cube.nodata is not None else 0)
+    budget = ratecontrol.target_bytes(bpppb, samples)
     # The report is sized now with placeholder figures of full length; the real ones replace
     # them at the end (a few bytes of difference, well inside the rate tolerance).
     report = EncodeReport(psnr_db=99.999, encode_seconds=9999.9, device=dev, epochs=epochs,
                           seed=seed, hinerc_version=__version__,
                           source_bits_per_sample=cube.dtype.itemsize * 8)
-    budget_bytes = ratecontrol.target_bytes(bpppb, samples)
+    meta = cube.metadata_dict()
+    acc = PsnrAccumulator(c)
+    if h <= tile and w <= tile:
+        enc = _encode_plain(cube, budget, meta, report, tc_args, time_limit, progress, stage)
+        acc.add(cube.data, enc.restored, nodata_mask(cube))
+        epochs_done, values, n_coded = enc.epochs, enc.values, enc.n_coded
+
+        def assemble() -> bytes:
+            return enc.assemble(report)
+    else:
+        rects = tiles.grid(h, w, tile)
+        header = HnrHeader(h, w, c, cube.dtype.name, 0, 4, FLAG_TILED | (
+            FLAG_NODATA if cube.nodata is not None else 0))
+        outer = (container.PREAMBLE_SIZE + 12 * len(container.TILED_ORDER)
+                 + len(header.to_bytes()) + len(json_bytes(meta))
+                 + len(json_bytes(report.to_dict())) + 4 + 20 * len(rects))
+        blobs: list[tuple[tiles.TileRect, bytes]] = []
+        epochs_done, values, n_coded = epochs, 0, 0
+        for i, rect in enumerate(rects):
+            share = rect.height * rect.width * c / samples
+            stage(f"tile {i + 1}/{len(rects)}: rows {rect.top}–{rect.top + rect.height - 1}, "
+                  f"columns {rect.left}–{rect.left + rect.width - 1}")
+            sub = Cube(np.ascontiguousarray(cube.data[rect.window()]),
+                       wavelengths_nm=cube.wavelengths_nm, nodata=cube.nodata)
+            enc = _encode_plain(sub, (budget - outer) * share, {"nodata": cube.nodata}, None,
+                                tc_args, time_limit * share if time_limit else None, progress,
+                                stage)
+            acc.add(sub.data, enc.restored, nodata_mask(sub))
+            blobs.append((rect, enc.assemble(None)))
+            epochs_done, values = min(epochs_done, enc.epochs), values + enc.values
+            n_coded += enc.n_coded
+            del sub, enc
+
+        def assemble() -> bytes:
+            return container.to_bytes_tiled(header, meta, tiles.encode_tiles(blobs), report)
+
+    psnr = acc.mean_psnr()
+    report.psnr_db = round(psnr, 4) if math.isfinite(psnr) else None
+    report.encode_seconds = round(time.perf_counter() - t_start, 2)
+    report.epochs = epochs_done
+    blob = assemble()
+    # Never write a file that misses the rate. A cube whose every band is constant or no-data
+    # has nothing to spend bytes on: its file may be smaller, never larger.
+    low = (1 - ratecontrol.TOLERANCE) * budget if n_coded else 0
+    if not n_coded and len(blob) > (1 + ratecontrol.TOLERANCE) * budget:
+        raise RateError(f"{bpppb:g} bpppb is below what this cube can reach: its smallest file "
+                        f"is {len(blob) * 8 / samples:.4f} bpppb")
+    if not low <= len(blob) <= (1 + ratecontrol.TOLERANCE) * budget:
+        raise RateError(f"could not land {bpppb:g} bpppb: the file would be "
+                        f"{len(blob) * 8 / samples:.4f} bpppb")
+    container.from_bytes(blob)  # the file must pass the reader's own checks before it is written
+    if out_path is not None:
+        write_atomic(out_path, blob)
+    return CompressResult(out_path, len(blob), len(blob) * 8 / samples, bpppb, psnr,
+                          report.encode_seconds, epochs_done, dev, values, (h, w, c),
+                          cube.dtype.name)
+
+
+@dataclass
+class _Encoded:
+    """A plain (untiled) encode, ready to be serialised with its final report."""
+
+    header: HnrHeader
+    meta: dict
+    table: BandTable
+    model: ModelConfig
+    payload: Payload
+    mask: bytes
+    restored: np.ndarray
+    epochs: int
+    values: int
+    n_coded: int
+
+    def assemble(self, report: Optional[EncodeReport]) -> bytes:
+        return container.to_bytes(HnrFile(self.header, self.meta, self.table, self.model,
+                                          self.payload.quant, self.payload.tables,
+                                          self.payload.streams, self.mask, report))
+
+
+def _encode_plain(cube: Cube, budget_bytes: float, meta: dict, report: Optional[EncodeReport],
+                  tc_args: dict, time_limit: Optional[float], progress: Any,
+                  stage: Callable[[str], None]) -> _Encoded:
+    """Fit, quantize and entropy-code one (untiled) cube into ``budget_bytes`` (±3%)."""
+    from hinerc.nn.geometry import choose_geometry
+    from hinerc.nn.model import decode_bands
+    from hinerc.nn.sizing import config_for_budget, smallest_config
+    from hinerc.nn.train import TrainConfig, fit
+
+    h, w, c = cube.shape
+    samples = h * w * c
+    bpppb = budget_bytes * 8 / samples
+    dev = tc_args["device"]
+    prep = prepare(cube)
+    n_coded = int(prep.coords.size)
+    mask = encode_mask(prep.nodata_mask)
+    header = HnrHeader(h, w, c, cube.dtype.name, n_coded, prep.param_bytes,
+                       FLAG_NODATA if cube.nodata is not None else 0)
     fixed = _fixed_bytes(header, meta, prep, mask, report)
     geom = choose_geometry(h, w)
     n_tensors = len(smallest_config(geom).tensor_specs(n_coded))  # the same for every size
     model_bytes = len(json_bytes(smallest_config(geom).to_dict())) + 8  # MODL, about
     room = ratecontrol.payload_room(budget_bytes, fixed + model_bytes, n_tensors)
+    if n_coded == 0:  # every band constant or no-data: nothing to learn, a token model
+        cfg = smallest_config(geom)
+        qts = [quantize(np.zeros(shape, np.float32), 8) for _, shape in cfg.tensor_specs(0)]
+        payload = encode_payload(qts)
+        restored = restore(prep.table, np.empty((0, h, w), np.float32), prep.nodata_mask,
+                           cube.dtype.name, cube.nodata, h, w)
+        return _Encoded(header, meta, prep.table, cfg, payload, mask, restored, 0,
+                        cfg.stored_values(0), 0)
     cfg = config_for_budget(geom, n_coded, ratecontrol.value_budget(room))
     if cfg is None:
         smallest = smallest_config(geom)
         n_min = n_coded * geom.embed_h * geom.embed_w + smallest.decoder_params()
         need = budget_bytes - room + n_min * ratecontrol.BITS_PER_VALUE / 8
-        raise RateError(f"{bpppb:g} bpppb is below what this cube can reach: the side information "
-                        f"and the smallest model need about {need * 8 / samples:.4f} bpppb")
+        raise RateError(f"{bpppb:.4g} bpppb is below what this cube can reach: the side "
+                        f"information and the smallest model need about "
+                        f"{need * 8 / samples:.4f} bpppb")
 
-    tc = TrainConfig(epochs=epochs, lr=lr, bands_per_step=bands_per_step, seed=seed,
-                     device=dev, time_limit=time_limit)
+    tc = TrainConfig(time_limit=time_limit, **tc_args)
     lo = budget_bytes * (1 - ratecontrol.TOLERANCE)
     hi = budget_bytes * (1 + ratecontrol.TOLERANCE)
     for attempt in range(3):
         stage(f"training {cfg.stored_values(n_coded):,} values ({_describe(cfg)}) on {dev}")
         result = fit(prep.target, prep.valid, prep.coords, cfg, tc, progress)
         if result.restarts:
-            report.extra["divergence_restarts"] = result.restarts
+            if report is not None:
+                report.extra["divergence_restarts"] = result.restarts
             warnings.warn(f"training diverged {result.restarts} time(s); it went on from the last "
                           "good epoch at a lower learning rate", HinercWarning, stacklevel=2)
         stage("quantizing and entropy coding")
@@ -233,36 +333,21 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         if lo <= total <= hi:
             break
         # Correct the value budget by the measured cost per value and train again.
-        n_values = sum(t.size for t in tensors_f)
-        per_value = coded * 8.0 / n_values
-        new_values = ratecontrol.value_budget(room, per_value)
-        new_cfg = config_for_budget(geom, n_coded, new_values)
+        per_value = coded * 8.0 / sum(t.size for t in tensors_f)
+        new_cfg = config_for_budget(geom, n_coded, ratecontrol.value_budget(room, per_value))
         if new_cfg is None or attempt == 2:
-            raise RateError(f"could not land {bpppb:g} bpppb: the closest file is "
+            raise RateError(f"could not land {bpppb:.4g} bpppb: the closest file is "
                             f"{total * 8 / samples:.4f} bpppb")
         cfg = new_cfg
 
     payload = encode_payload(qts)
     # Decode exactly what will be written, as decompress will, and measure it.
     stage("decoding to measure quality")
-    specs = cfg.tensor_specs(n_coded)
-    tensors = decode_payload(specs, payload)
+    tensors = decode_payload(cfg.tensor_specs(n_coded), payload)
     decoded = decode_bands(cfg, tensors, h, w, device=dev) if n_coded else np.empty((0, h, w))
     restored = restore(prep.table, decoded, prep.nodata_mask, cube.dtype.name, cube.nodata, h, w)
-    psnr = mean_psnr(cube.data, restored, nodata_mask(cube))
-
-    report.psnr_db = round(psnr, 4) if math.isfinite(psnr) else None
-    report.encode_seconds = round(time.perf_counter() - t_start, 2)
-    report.epochs = result.epochs_done
-    blob = _file_bytes(header, meta, prep.table, cfg, payload, mask, report)
-    if not lo <= len(blob) <= hi:  # never write a file that misses the rate
-        raise RateError(f"could not land {bpppb:g} bpppb: the file would be "
-                        f"{len(blob) * 8 / samples:.4f} bpppb")
-    if out_path is not None:
-        write_atomic(out_path, blob)
-    return CompressResult(out_path, len(blob), len(blob) * 8 / samples, bpppb, psnr,
-                          report.encode_seconds, result.epochs_done, dev,
-                          cfg.stored_values(n_coded), (h, w, c), cube.dtype.name)
+    return _Encoded(header, meta, prep.table, cfg, payload, mask, restored, result.epochs_done,
+                    cfg.stored_values(n_coded), n_coded)
 
 
 def _describe(cfg: ModelConfig) -> str:
@@ -273,6 +358,21 @@ def _describe(cfg: ModelConfig) -> str:
 # ----------------------------------------------------------------------------- decompress
 def decode_file(f: HnrFile, device: str = "cpu") -> Cube:
     """Decode a parsed ``.hnr`` into a :class:`Cube` in the original dtype and metadata."""
+    hd = f.header
+    if f.tiles:
+        data = np.empty((hd.height, hd.width, hd.bands), dtype=hd.dtype)
+        for rect, sub in f.tiles:
+            data[rect.window()] = _decode_samples(sub, f.meta.get("nodata"), device)
+    else:
+        data = _decode_samples(f, f.meta.get("nodata"), device)
+    try:
+        return Cube.from_metadata(data, f.meta)
+    except InputError as exc:
+        raise container.CorruptFileError(f"invalid metadata: {exc}") from exc
+
+
+def _decode_samples(f: HnrFile, nodata: Optional[float], device: str) -> np.ndarray:
+    """The H×W×C samples of a plain (untiled) file."""
     from hinerc.nn.model import decode_bands
 
     hd = f.header
@@ -284,12 +384,7 @@ def decode_file(f: HnrFile, device: str = "cpu") -> Cube:
         decoded = np.empty((0, hd.height, hd.width), np.float32)
     n_mask = int((f.bands.kinds != 2).sum())
     mask = decode_mask(f.mask, (hd.height, hd.width, n_mask))
-    nodata = f.meta.get("nodata")
-    data = restore(f.bands, decoded, mask, hd.dtype, nodata, hd.height, hd.width)
-    try:
-        return Cube.from_metadata(data, f.meta)
-    except InputError as exc:
-        raise container.CorruptFileError(f"invalid metadata: {exc}") from exc
+    return restore(f.bands, decoded, mask, hd.dtype, nodata, hd.height, hd.width)
 
 
 def decompress(source: PathLike, output: Optional[PathLike] = None, *, format: Optional[str] = None,
@@ -313,8 +408,7 @@ def decompress(source: PathLike, output: Optional[PathLike] = None, *, format: O
     if dtype is not None:
         if dtype != "float32":
             raise InputError("only --dtype float32 is supported besides the original type")
-        dec = cube.data.astype(np.float32)
-        cube = cube.with_data(dec)
+        cube = cube.with_data(cube.data.astype(np.float32))
     if out_path is not None:
         write_cube(cube, out_path, format=format, interleave=interleave)
     return cube
@@ -328,19 +422,22 @@ def inspect_hnr(path: PathLike) -> dict[str, Any]:
     hd = f.header
     size = p.stat().st_size
     wl = f.meta.get("wavelengths_nm")
-    bits = f.report.source_bits_per_sample or np.dtype(hd.dtype).itemsize * 8
+    report = f.report or EncodeReport()
+    bits = report.source_bits_per_sample or np.dtype(hd.dtype).itemsize * 8
     bpppb = size * 8 / hd.samples
-    n_values = f.model.stored_values(hd.n_coded)
-    payload = f.section_sizes.get("DATA", 0)
+    plain = [sub for _, sub in f.tiles] if f.tiles else [f]
+    kinds = plain[0].bands.kinds
+    first = plain[0].model
     return {
         "kind": "hnr",
         "path": str(p),
         "format_version": "%d.%d" % container.VERSION,
         "shape": [hd.height, hd.width, hd.bands],
         "dtype": hd.dtype,
-        "bands_coded": hd.n_coded,
-        "bands_constant": int((f.bands.kinds == 1).sum()),
-        "bands_nodata": int((f.bands.kinds == 2).sum()),
+        "tiles": len(f.tiles) or 1,
+        "bands_coded": int((kinds == 0).sum()),
+        "bands_constant": int((kinds == 1).sum()),
+        "bands_nodata": int((kinds == 2).sum()),
         "wavelength_count": len(wl) if wl else 0,
         "wavelength_min_nm": min(wl) if wl else None,
         "wavelength_max_nm": max(wl) if wl else None,
@@ -348,18 +445,18 @@ def inspect_hnr(path: PathLike) -> dict[str, Any]:
         "bpppb": bpppb,
         "compression_ratio": bits / bpppb,
         "source_bits_per_sample": bits,
-        "arch": f.model.arch,
-        "model_values": n_values,
-        "model_config": f.model.to_dict(),
-        "quant_bits": sorted({q.bits for q in f.quant}),
-        "payload_bytes": payload,
+        "arch": first.arch,
+        "model_values": sum(t.model.stored_values(t.header.n_coded) for t in plain),
+        "model_config": first.to_dict(),
+        "quant_bits": sorted({q.bits for t in plain for q in t.quant}),
+        "payload_bytes": sum(t.section_sizes.get("DATA", 0) for t in plain),
         "sections": f.section_sizes,
-        "psnr_db": f.report.psnr_db,
-        "encode_seconds": f.report.encode_seconds,
-        "device": f.report.device,
-        "epochs": f.report.epochs,
-        "seed": f.report.seed,
-        "hinerc_version": f.report.hinerc_version,
+        "psnr_db": report.psnr_db,
+        "encode_seconds": report.encode_seconds,
+        "device": report.device,
+        "epochs": report.epochs,
+        "seed": report.seed,
+        "hinerc_version": report.hinerc_version,
         "nodata": f.meta.get("nodata"),
         "interleave": f.meta.get("interleave"),
         "source_format": f.meta.get("source_format"),

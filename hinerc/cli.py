@@ -163,6 +163,9 @@ def cli() -> None:
               show_default=True, help="Peak learning rate (warm-up, then cosine decay).")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Stop training after this long and keep the model so far.")
+@click.option("--tile", type=click.IntRange(min=8), default=256, show_default=True,
+              metavar="PIXELS", help="Cut larger scenes into tiles of at most PIXELS × PIXELS, "
+                                     "fitted separately (memory is bounded by the tile).")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed; the same input and seed give the same bytes on one machine.")
 @device_option
@@ -173,7 +176,8 @@ def cli() -> None:
 @json_option
 @common_options
 def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, epochs: int,
-             bands_per_step: int, lr: float, time_limit: Optional[float], seed: int, device: str,
+             bands_per_step: int, lr: float, time_limit: Optional[float], tile: int, seed: int,
+             device: str,
              fmt: Optional[str], var: Optional[str], force: bool, out_dir: Optional[Path],
              jobs: int, scheduler: Optional[str], as_json: bool, quiet: bool) -> None:
     """Compress cubes into .hnr files of a given size.
@@ -200,7 +204,7 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, epo
     _show_warnings(quiet)
     devices = batch.parse_devices(device)
     options = dict(bpppb=bpppb, epochs=epochs, seed=seed, bands_per_step=bands_per_step, lr=lr,
-                   time_limit=time_limit, format=fmt, var=var)
+                   time_limit=time_limit, tile=tile, format=fmt, var=var)
     if _is_batch(inputs, output, out_dir, jobs, scheduler):
         _run_batch("compress", inputs, out_dir, ".hnr", force, options, jobs, devices,
                    scheduler, quiet, as_json)
@@ -209,9 +213,8 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, epo
     device = devices[0]
     output = output or input.with_suffix(".hnr")
     with _TrainingProgress(enabled=not quiet) as prog:
-        result = api.compress(input, output, bpppb=bpppb, epochs=epochs, seed=seed, device=device,
-                              bands_per_step=bands_per_step, lr=lr, time_limit=time_limit, format=fmt,
-                              var=var, force=force, progress=prog.update, on_stage=prog.stage)
+        result = api.compress(input, output, device=device, force=force, progress=prog.update,
+                              on_stage=prog.stage, **options)
     if as_json:
         click.echo(_dump(result.to_dict()))
     elif not quiet:
@@ -246,6 +249,8 @@ class _TrainingProgress:
             return
         if text.startswith("training"):
             self.progress.console.print(f"[dim]{text}[/dim]")
+            if self.task is not None:
+                self.progress.remove_task(self.task)
             self.task = self.progress.add_task("epoch", total=None, loss="-", psnr="-")
         else:
             self.progress.console.print(f"[dim]{text}[/dim]")
@@ -438,11 +443,13 @@ def _format_info(d: dict) -> str:
             ("bands", f"{d['bands_coded']} coded, {d['bands_constant']} constant, "
                       f"{d['bands_nodata']} no-data"),
             ("wavelengths", _fmt_wl(d)),
+            ("tiles", d["tiles"]),
             ("file size", f"{d['file_bytes']:,} bytes"),
             ("rate", f"{d['bpppb']:.4f} bpppb"),
             ("compression", f"{d['compression_ratio']:.1f}:1 against "
                             f"{d['source_bits_per_sample']} bits per sample"),
-            ("model", f"{d['arch']}, {d['model_values']:,} stored values, embedding "
+            ("model", f"{d['arch']}, {d['model_values']:,} stored values, "
+                      f"{'first tile: ' if d['tiles'] > 1 else ''}embedding "
                       f"{cfg['embed_channels']}×{cfg['embed_h']}×{cfg['embed_w']}, channels "
                       f"{'-'.join(map(str, cfg['channels']))}, strides "
                       f"{'·'.join(map(str, cfg['strides']))}, "

@@ -20,25 +20,32 @@ are fixed ``struct`` records, float arrays, zlib-compressed UTF-8 JSON, or entro
 from __future__ import annotations
 
 import json
+import math
 import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from hinerc.errors import CorruptFileError, FormatError, UnsupportedVersionError
 from hinerc.format.deflate import inflate
 from hinerc.format.entropy import HuffmanTable
-from hinerc.format.header import BandTable, EncodeReport, HnrHeader, ModelConfig
+from hinerc.format.mask import check_mask
+from hinerc.format.validate import check_json_depth, check_meta
+from hinerc.format.header import (FLAG_TILED, BandTable, EncodeReport, HnrHeader,
+                                  ModelConfig)
 from hinerc.format.quant import PER_CHANNEL, PER_TENSOR
+from hinerc.format.tiles import TileRect, decode_tiles
 
 SIGNATURE = b"\x89HNR\r\n\x1a\n"
 PREAMBLE_SIZE = len(SIGNATURE) + 8  # signature, version, section count, CRC
 VERSION = (1, 0)
-#: Required sections, in the order the writer emits them.
+#: Required sections of a plain file, in the order the writer emits them.
 SECTION_ORDER = ("HEAD", "META", "BAND", "MODL", "QPRM", "HUFF", "DATA", "MASK", "RPRT")
+#: Sections of a tiled file (HEAD flag bit 1): each tile inside TILE is a plain file.
+TILED_ORDER = ("HEAD", "META", "TILE", "RPRT")
 #: A declared output may not exceed this many samples per coded bit (bpppb ≥ 1e-4).
 MAX_SAMPLES_PER_BIT = 10_000
 _JSON_LIMIT = 16 << 20
@@ -66,18 +73,24 @@ class Stream:
 
 @dataclass
 class HnrFile:
-    """Everything a ``.hnr`` holds, parsed."""
+    """Everything a ``.hnr`` holds, parsed.
+
+    A tiled file has only ``header``, ``meta``, ``report`` and ``tiles`` (each tile a parsed
+    plain file of its window); the other fields are ``None`` for it. ``report`` is ``None``
+    for a tile, whose RPRT section is empty.
+    """
 
     header: HnrHeader
     meta: dict[str, Any]
-    bands: BandTable
-    model: ModelConfig
-    quant: list[TensorQuant]
-    tables: list[HuffmanTable]
-    streams: list[Stream]
-    mask: bytes
-    report: EncodeReport
+    bands: Optional[BandTable]
+    model: Optional[ModelConfig]
+    quant: Optional[list[TensorQuant]]
+    tables: Optional[list[HuffmanTable]]
+    streams: Optional[list[Stream]]
+    mask: Optional[bytes]
+    report: Optional[EncodeReport]
     section_sizes: dict[str, int] = field(default_factory=dict)
+    tiles: list[tuple[TileRect, "HnrFile"]] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------------------ writing
@@ -125,11 +138,23 @@ def to_bytes(f: HnrFile) -> bytes:
         "HUFF": _huff_bytes(f.tables),
         "DATA": _data_bytes(f.streams),
         "MASK": f.mask,
-        "RPRT": json_bytes(f.report.to_dict()),
+        "RPRT": json_bytes(f.report.to_dict() if f.report is not None else {}),
     }
-    pre = SIGNATURE + struct.pack("<BBH", *VERSION, len(payloads))
+    return _frame(payloads, SECTION_ORDER)
+
+
+def to_bytes_tiled(header: HnrHeader, meta: dict[str, Any], tile_payload: bytes,
+                   report: EncodeReport) -> bytes:
+    """Serialise a tiled file; ``tile_payload`` comes from :func:`hinerc.format.tiles.encode_tiles`."""
+    payloads = {"HEAD": header.to_bytes(), "META": json_bytes(meta), "TILE": tile_payload,
+                "RPRT": json_bytes(report.to_dict())}
+    return _frame(payloads, TILED_ORDER)
+
+
+def _frame(payloads: dict[str, bytes], order: tuple[str, ...]) -> bytes:
+    pre = SIGNATURE + struct.pack("<BBH", *VERSION, len(order))
     parts = [pre, struct.pack("<I", zlib.crc32(pre))]
-    parts += [_section(tag, payloads[tag]) for tag in SECTION_ORDER]
+    parts += [_section(tag, payloads[tag]) for tag in order]
     return b"".join(parts)
 
 
@@ -174,18 +199,24 @@ def split_sections(buf: bytes) -> dict[str, bytes]:
         pos = end
     if pos != len(buf):
         raise CorruptFileError(f"{len(buf) - pos} unexpected bytes after the last section")
-    missing = [t for t in SECTION_ORDER if t not in sections]
+    return sections
+
+
+def _require(sections: dict[str, bytes], order: tuple[str, ...]) -> None:
+    missing = [t for t in order if t not in sections]
     if missing:
         raise CorruptFileError(f"missing section(s) {', '.join(missing)}")
-    return sections
 
 
 def _json(buf: bytes, what: str) -> Any:
     raw = inflate(buf, f"{what} section", limit=_JSON_LIMIT)
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        obj = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError: JSONDecodeError, and integers past Python's digit limit
         raise CorruptFileError(f"{what} section is corrupt") from exc
+    check_json_depth(obj, what)  # what reads it later may recurse
+    return obj
 
 
 def _read_quant(buf: bytes, specs: list[tuple[str, tuple[int, ...]]]) -> list[TensorQuant]:
@@ -227,7 +258,7 @@ def _read_tables(buf: bytes) -> list[HuffmanTable]:
         if pos + 4 + length > len(buf):
             raise CorruptFileError("HUFF section is truncated")
         table = HuffmanTable.from_bytes(buf[pos + 4: pos + 4 + length])
-        table.code_table()  # validates the code lengths
+        table.validate()  # the code lengths (vectorised: 255 large tables stay quick)
         out.append(table)
         pos += 4 + length
     if pos != len(buf):
@@ -256,11 +287,26 @@ def _read_streams(buf: bytes) -> list[Stream]:
 
 def from_bytes(buf: bytes) -> HnrFile:
     """Parse and cross-check a whole ``.hnr`` held in memory (no tensor is decoded)."""
+    return _from_bytes(buf, tile_of=None)
+
+
+def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
     sec = split_sections(buf)
+    _require(sec, ("HEAD",))
     header = HnrHeader.from_bytes(sec["HEAD"])
+    if header.samples > MAX_SAMPLES_PER_BIT * 8 * len(buf):
+        raise CorruptFileError("header declares a cube far larger than the file could code")
+    if header.flags & FLAG_TILED:
+        if tile_of is not None:
+            raise CorruptFileError("a tile is itself tiled")
+        return _from_bytes_tiled(sec, header)
+    _require(sec, SECTION_ORDER)
+    if tile_of is not None and (header.bands, header.dtype) != (tile_of.bands, tile_of.dtype):
+        raise CorruptFileError("a tile does not match the scene's bands or sample type")
     meta = _json(sec["META"], "META")
     if not isinstance(meta, dict):
         raise CorruptFileError("META section is not a mapping")
+    check_meta(meta, header.bands)
     bands = BandTable.from_bytes(sec["BAND"], header.bands, header.band_param_bytes)
     if int((bands.kinds == 0).sum()) != header.n_coded:
         raise CorruptFileError("BAND and HEAD disagree on the number of coded bands")
@@ -275,7 +321,7 @@ def from_bytes(buf: bytes) -> HnrFile:
     for i, s in enumerate(streams):
         if s.table >= len(tables):
             raise CorruptFileError("DATA stream refers to a missing Huffman table")
-        need = sum(int(np.prod(shape)) for (_, shape), q in zip(specs, quant) if q.stream == i)
+        need = sum(math.prod(shape) for (_, shape), q in zip(specs, quant) if q.stream == i)
         if need != s.count:
             raise CorruptFileError("DATA stream size does not match the model")
         if any((1 << q.bits) != tables[s.table].alphabet
@@ -283,12 +329,31 @@ def from_bytes(buf: bytes) -> HnrFile:
             raise CorruptFileError("quantization width does not match its Huffman table")
     if any(q.stream >= len(streams) for q in quant):
         raise CorruptFileError("a tensor refers to a missing DATA stream")
-    if header.samples > MAX_SAMPLES_PER_BIT * 8 * len(buf):
-        raise CorruptFileError("header declares a cube far larger than the file could code")
+    check_mask(sec["MASK"])
+    report_d = _json(sec["RPRT"], "RPRT")
+    report = EncodeReport.from_dict(report_d) if isinstance(report_d, dict) and report_d else None
+    sizes = {tag: len(sec[tag]) + 12 for tag in sec}
+    return HnrFile(header, meta, bands, model, quant, tables, streams, sec["MASK"], report, sizes)
+
+
+def _from_bytes_tiled(sec: dict[str, bytes], header: HnrHeader) -> HnrFile:
+    _require(sec, TILED_ORDER)
+    meta = _json(sec["META"], "META")
+    if not isinstance(meta, dict):
+        raise CorruptFileError("META section is not a mapping")
+    check_meta(meta, header.bands)
+
+    def parse(blob: bytes) -> HnrFile:
+        return _from_bytes(blob, tile_of=header)
+
+    parsed = decode_tiles(sec["TILE"], header.height, header.width, parse)
+    for rect, sub in parsed:
+        if (sub.header.height, sub.header.width) != (rect.height, rect.width):
+            raise CorruptFileError("a tile's header does not match its rectangle")
     report_d = _json(sec["RPRT"], "RPRT")
     report = EncodeReport.from_dict(report_d if isinstance(report_d, dict) else {})
     sizes = {tag: len(sec[tag]) + 12 for tag in sec}
-    return HnrFile(header, meta, bands, model, quant, tables, streams, sec["MASK"], report, sizes)
+    return HnrFile(header, meta, None, None, None, None, None, None, report, sizes, parsed)
 
 
 def read_file(path: str | Path) -> HnrFile:

@@ -56,17 +56,23 @@ class HuffmanTable:
             lengths[s] = bits
         return cls(lengths)
 
-    def code_table(self) -> dict[int, tuple[int, int]]:
-        """Canonical ``{symbol: (bit length, code value)}``; validates the lengths first."""
+    def validate(self) -> None:
+        """Refuse lengths that are not a complete prefix code with codes of at most
+        :data:`MAX_CODE_LENGTH` bits (counted per length: quick even for 2**16 symbols)."""
         lengths = self.lengths.astype(np.int64)
-        used = np.nonzero(lengths)[0]
-        if used.size < 2 or lengths.max() > MAX_CODE_LENGTH:
+        per_length = np.bincount(lengths, minlength=MAX_CODE_LENGTH + 1)
+        if per_length.size > MAX_CODE_LENGTH + 1 or per_length[1:].sum() < 2:
             raise CorruptFileError("invalid Huffman table")
         # A Huffman code is complete: the Kraft sum is exactly one.
-        maxlen = int(lengths.max())
-        kraft = sum(1 << (maxlen - int(lengths[s])) for s in used)
-        if kraft != 1 << maxlen:
+        kraft = sum(int(n) << (MAX_CODE_LENGTH - b) for b, n in enumerate(per_length) if b)
+        if kraft != 1 << MAX_CODE_LENGTH:
             raise CorruptFileError("invalid Huffman table (not a complete prefix code)")
+
+    def code_table(self) -> dict[int, tuple[int, int]]:
+        """Canonical ``{symbol: (bit length, code value)}``; validates the lengths first."""
+        self.validate()
+        lengths = self.lengths.astype(np.int64)
+        used = np.nonzero(lengths)[0]
         order = sorted(used.tolist(), key=lambda s: (lengths[s], s))
         table: dict[int, tuple[int, int]] = {}
         code = 0

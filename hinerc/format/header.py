@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import numpy as np
 
 from hinerc.errors import CorruptFileError
 from hinerc.format.deflate import inflate
+from hinerc.format.validate import check_geometry, check_model_types, check_report
 from hinerc.io.cube import SUPPORTED_DTYPES
 
 # --------------------------------------------------------------------------------- HEAD
@@ -31,11 +33,12 @@ HEAD_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("dtype", "B", "sample type, index into (" + ", ".join(SUPPORTED_DTYPES) + ")"),
     ("n_coded", "I", "bands represented by the network (have an embedding)"),
     ("band_param_bytes", "B", "4 or 8: width of the float offsets/scales in BAND"),
-    ("flags", "B", "bit 0: samples may be no-data (MASK is meaningful); other bits 0"),
+    ("flags", "B", "bit 0: samples may be no-data; bit 1: tiled file (TILE section); others 0"),
 )
 _HEAD_STRUCT = struct.Struct("<" + "".join(code for _, code, _ in HEAD_FIELDS))
 
 FLAG_NODATA = 1
+FLAG_TILED = 2
 
 
 @dataclass
@@ -64,6 +67,8 @@ class HnrHeader:
         h = cls(**values)
         if min(h.height, h.width, h.bands) < 1:
             raise CorruptFileError("header declares an empty cube")
+        if h.flags & ~(FLAG_NODATA | FLAG_TILED):
+            raise CorruptFileError("unknown header flags")
         if h.n_coded > h.bands:
             raise CorruptFileError("header declares more coded bands than bands")
         if h.band_param_bytes not in (4, 8):
@@ -157,7 +162,7 @@ class ModelConfig:
 
     @property
     def upscale(self) -> int:
-        return int(np.prod(self.strides)) if self.strides else 1
+        return math.prod(self.strides)
 
     @property
     def frame(self) -> tuple[int, int]:
@@ -180,17 +185,22 @@ class ModelConfig:
 
     def stored_values(self, n_coded: int) -> int:
         """Number of quantized values in a file: embeddings plus decoder."""
-        return sum(int(np.prod(s)) for _, s in self.tensor_specs(n_coded))
+        return sum(math.prod(s) for _, s in self.tensor_specs(n_coded))
 
     def decoder_params(self) -> int:
-        return sum(int(np.prod(s)) for n, s in self.tensor_specs(0) if n != "embeddings")
+        return sum(math.prod(s) for n, s in self.tensor_specs(0) if n != "embeddings")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], height: int, width: int) -> "ModelConfig":
-        """Build and validate a config read from a file (any inconsistency is a corrupt file)."""
+        """Build and validate a config read from a file (any inconsistency is a corrupt file).
+
+        Every number must be a JSON integer, and the decoder's frame and feature maps must stay
+        in proportion to the H×W image (:func:`hinerc.format.validate.check_geometry`).
+        """
+        check_model_types(d)
         try:
             names = {f.name for f in dataclasses.fields(cls)}
             cfg = cls(**{k: v for k, v in d.items() if k in names})
@@ -206,13 +216,16 @@ class ModelConfig:
                 and all(k in (1, 3, 5, 7) for k in cfg.kernels)
                 and cfg.head_kernel in (1, 3, 5, 7)
             )
-            fh, fw = cfg.frame
-            ok = ok and 0 <= cfg.crop_top and cfg.crop_top + height <= fh
-            ok = ok and 0 <= cfg.crop_left and cfg.crop_left + width <= fw
+            if ok:
+                fh, fw = cfg.frame
+                ok = 0 <= cfg.crop_top and cfg.crop_top + height <= fh
+                ok = ok and 0 <= cfg.crop_left and cfg.crop_left + width <= fw
         except (TypeError, ValueError, OverflowError) as exc:
             raise CorruptFileError("invalid model configuration") from exc
         if not ok:
             raise CorruptFileError("invalid model configuration")
+        check_geometry(cfg.embed_channels, cfg.embed_h, cfg.embed_w, cfg.strides, cfg.channels,
+                       height, width)
         return cfg
 
 
@@ -235,6 +248,7 @@ class EncodeReport:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "EncodeReport":
+        check_report(d)
         names = {f.name for f in dataclasses.fields(cls)}
         try:
             return cls(**{k: v for k, v in d.items() if k in names})

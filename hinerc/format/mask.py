@@ -29,6 +29,16 @@ def encode_mask(mask: np.ndarray) -> bytes:
     return bytes([mode]) + zlib.compress(np.packbits(bits.ravel()).tobytes(), 9)
 
 
+def check_mask(buf: bytes) -> None:
+    """What can be checked of a MASK section without inflating it: its mode byte."""
+    if not buf:
+        raise CorruptFileError("empty mask section")
+    if buf[0] not in (NONE, PIXEL, FULL):
+        raise CorruptFileError(f"unknown mask mode {buf[0]}")
+    if buf[0] == NONE and len(buf) != 1:
+        raise CorruptFileError("corrupt mask section")
+
+
 def decode_mask(buf: bytes, shape: tuple[int, int, int]) -> np.ndarray:
     """Inverse of :func:`encode_mask` for a mask of ``shape`` (H, W, N)."""
     if not buf:
@@ -50,4 +60,4 @@ def decode_mask(buf: bytes, shape: tuple[int, int, int]) -> np.ndarray:
     return bits.reshape(shape)
 
 
-__all__ = ["encode_mask", "decode_mask", "NONE", "PIXEL", "FULL"]
+__all__ = ["encode_mask", "decode_mask", "check_mask", "NONE", "PIXEL", "FULL"]

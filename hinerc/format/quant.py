@@ -39,6 +39,9 @@ class QuantTensor:
 
 def _params(t: np.ndarray, bits: int, per_channel: bool) -> tuple[np.ndarray, np.ndarray]:
     levels = (1 << bits) - 1
+    if t.size == 0:  # no values (e.g. the embeddings of a cube without coded bands)
+        k = t.shape[0] if per_channel else 1
+        return np.zeros(k, np.float32), np.ones(k, np.float32)
     flat = t.reshape(t.shape[0], -1) if per_channel else t.reshape(1, -1)
     lo = flat.min(axis=1).astype(np.float32)
     hi = flat.max(axis=1).astype(np.float32)
@@ -69,6 +72,9 @@ def quantize(t: np.ndarray, bits: int = 8, mode: int | None = None) -> QuantTens
     t = np.asarray(t, dtype=np.float32)
     if not 1 <= bits <= 16:
         raise ValueError(f"bits must be in 1..16, got {bits}")
+    if t.size == 0:
+        mins, scales = _params(t, bits, False)
+        return QuantTensor(np.zeros(t.shape, np.int64), mins, scales, bits, PER_TENSOR)
     candidates = [PER_TENSOR]
     if mode is None:
         if t.ndim >= 2 and t.shape[0] > 1 and 8 * t.shape[0] <= 0.02 * t.size:

@@ -78,19 +78,36 @@ class Cube:
         self.fwhm_nm = _band_vector(self.fwhm_nm, c, "FWHM values", np.float64)
         self.bad_bands = _band_vector(self.bad_bands, c, "bad-band flags", bool)
         if self.band_names is not None:
-            self.band_names = [str(n) for n in self.band_names]
+            if isinstance(self.band_names, (str, bytes, dict)):
+                raise InputError("band names must be a list")
+            try:
+                self.band_names = [str(n) for n in self.band_names]
+            except TypeError:
+                raise InputError("band names must be a list") from None
             if len(self.band_names) != c:
                 raise InputError(f"{len(self.band_names)} band names for {c} bands")
         if self.nodata is not None:
-            self.nodata = float(self.nodata)
+            self.nodata = _number(self.nodata, "the no-data value")
         if self.transform is not None:
-            self.transform = tuple(float(v) for v in self.transform)
+            if isinstance(self.transform, (str, bytes, dict)):
+                raise InputError("a geotransform has 6 numbers")
+            try:
+                self.transform = tuple(_number(v, "a geotransform") for v in self.transform)
+            except TypeError:
+                raise InputError("a geotransform has 6 numbers") from None
             if len(self.transform) != 6:
                 raise InputError("a geotransform has 6 numbers")
         if self.interleave is not None:
+            if not isinstance(self.interleave, str):
+                raise InputError(f"unknown interleave {self.interleave!r}")
             self.interleave = self.interleave.lower()
             if self.interleave not in ("bsq", "bil", "bip"):
                 raise InputError(f"unknown interleave {self.interleave!r}")
+        if not isinstance(self.extra, dict):
+            raise InputError("extra metadata must be a mapping")
+        for ns in ("envi", "gdal", "mat", "io"):  # what the readers and writers interpret
+            if self.extra.get(ns) is not None and not isinstance(self.extra[ns], dict):
+                raise InputError(f"extra metadata {ns!r} must be a mapping")
 
     # ------------------------------------------------------------------ shape helpers
     @property
@@ -150,10 +167,22 @@ class Cube:
         return dataclasses.replace(self, data=data, extra=dict(self.extra))
 
 
+def _number(v: Any, what: str) -> float:
+    if isinstance(v, (bool, str, bytes)):
+        raise InputError(f"{what} must be a number, got {v!r}")
+    try:
+        return float(v)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{what} must be a number, got {type(v).__name__}") from None
+
+
 def _band_vector(v: Any, c: int, what: str, dtype: Any) -> Optional[np.ndarray]:
     if v is None:
         return None
-    arr = np.asarray(v, dtype=dtype).reshape(-1)
+    try:
+        arr = np.asarray(v, dtype=dtype).reshape(-1)
+    except (TypeError, ValueError, OverflowError):
+        raise InputError(f"{what} must be numbers, one per band") from None
     if arr.size != c:
         raise InputError(f"{arr.size} {what} for {c} bands")
     if dtype is np.float64 and not np.all(np.isfinite(arr)):

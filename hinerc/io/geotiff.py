@@ -24,6 +24,7 @@ from hinerc.io.spectral_meta import (
     nm_to_strings,
     one_line,
     parse_spectral_values,
+    quiet_gdal,
     split_envi_list,
     unit_for_writing,
     values_to_nm,
@@ -226,7 +227,8 @@ def write_gtiff(cube: Cube, path: Path | str, interleave: Optional[str] = None) 
         profile.update(tiled=True, blockxsize=TILE, blockysize=TILE)
     if cube.crs:
         try:
-            profile["crs"] = CRS.from_wkt(cube.crs)
+            with quiet_gdal():  # an invalid WKT raises, and GDAL prints nothing
+                profile["crs"] = CRS.from_wkt(cube.crs)
         except Exception as exc:  # noqa: BLE001
             raise InputError(f"{path}: cannot use the cube's CRS: {one_line(exc)}") from None
     if cube.transform is not None:

@@ -234,27 +234,41 @@ def map_info_to_transform(raw: str) -> tuple[tuple[float, ...], Optional[str]]:
     try:
         from rasterio.crs import CRS
 
-        if proj.startswith("utm") and len(plain) >= 9:
-            zone = int(float(plain[7]))
-            south = plain[8].strip().lower().startswith("s")
-            datum = plain[9].strip() if len(plain) >= 10 else "WGS-84"
-            base = _UTM_EPSG_BASE.get(datum)
-            if base is not None and (base[1] if south else base[0]) is not None:
-                crs = CRS.from_epsg((base[1] if south else base[0]) + zone).to_wkt()
-            else:
-                d = {"proj": "utm", "zone": zone, "ellps": "WGS84", "units": "m"}
-                if south:
-                    d["south"] = True
-                crs = CRS.from_dict(d).to_wkt()
-        elif proj.startswith("geographic lat"):
-            datum = plain[7].strip() if len(plain) >= 8 else "WGS-84"
-            if datum in ("WGS-84", ""):
-                crs = CRS.from_epsg(4326).to_wkt()
-            elif datum == "North America 1983":
-                crs = CRS.from_epsg(4269).to_wkt()
+        with quiet_gdal():
+            crs = _map_info_crs(CRS, proj, plain)
     except Exception:  # noqa: BLE001 - an unknown projection only loses the CRS
         crs = None
     return transform, crs
+
+
+def quiet_gdal():  # noqa: ANN201
+    """A rasterio environment: GDAL/PROJ errors become exceptions instead of lines printed on
+    stderr (the CLI prints exactly one line per error)."""
+    import rasterio
+
+    return rasterio.Env()
+
+
+def _map_info_crs(CRS: Any, proj: str, plain: list[str]) -> Optional[str]:  # noqa: N803
+    """The CRS WKT of a parsed ``map info`` (UTM or geographic), or None."""
+    if proj.startswith("utm") and len(plain) >= 9:
+        zone = int(float(plain[7]))
+        south = plain[8].strip().lower().startswith("s")
+        datum = plain[9].strip() if len(plain) >= 10 else "WGS-84"
+        base = _UTM_EPSG_BASE.get(datum)
+        if base is not None and (base[1] if south else base[0]) is not None:
+            return CRS.from_epsg((base[1] if south else base[0]) + zone).to_wkt()
+        d = {"proj": "utm", "zone": zone, "ellps": "WGS84", "units": "m"}
+        if south:
+            d["south"] = True
+        return CRS.from_dict(d).to_wkt()
+    if proj.startswith("geographic lat"):
+        datum = plain[7].strip() if len(plain) >= 8 else "WGS-84"
+        if datum in ("WGS-84", ""):
+            return CRS.from_epsg(4326).to_wkt()
+        if datum == "North America 1983":
+            return CRS.from_epsg(4269).to_wkt()
+    return None
 
 
 def _utm_of(crs_wkt: str) -> Optional[tuple[int, bool, str]]:
@@ -262,12 +276,14 @@ def _utm_of(crs_wkt: str) -> Optional[tuple[int, bool, str]]:
     try:
         from rasterio.crs import CRS
 
-        crs = CRS.from_wkt(crs_wkt)
+        with quiet_gdal():
+            crs = CRS.from_wkt(crs_wkt)
     except Exception:  # noqa: BLE001
         return None
     epsg = None
     try:
-        epsg = crs.to_epsg()
+        with quiet_gdal():
+            epsg = crs.to_epsg()
     except Exception:  # noqa: BLE001
         epsg = None
     if epsg is not None:
@@ -280,7 +296,8 @@ def _utm_of(crs_wkt: str) -> Optional[tuple[int, bool, str]]:
         if 26701 <= epsg <= 26722:
             return epsg - 26700, False, "North America 1927"
     try:
-        d = crs.to_dict()
+        with quiet_gdal():
+            d = crs.to_dict()
     except Exception:  # noqa: BLE001
         return None
     datum = _DATUM_FROM_PROJ.get(str(d.get("datum", d.get("ellps", ""))).upper(), None)

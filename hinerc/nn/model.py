@@ -27,6 +27,8 @@ from hinerc.format.header import ModelConfig
 def normalised_coordinate(coords: np.ndarray) -> np.ndarray:
     """Map spectral coordinates (nm or band index) to [0, 1] by their range."""
     coords = np.asarray(coords, dtype=np.float64)
+    if coords.size == 0:
+        return coords
     lo, hi = float(coords.min()), float(coords.max())
     if hi <= lo:
         return np.zeros_like(coords)
