@@ -303,17 +303,12 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
     _require(sec, SECTION_ORDER)
     if tile_of is not None and (header.bands, header.dtype) != (tile_of.bands, tile_of.dtype):
         raise CorruptFileError("a tile does not match the scene's bands or sample type")
-    meta = _json(sec["META"], "META")
-    if not isinstance(meta, dict):
-        raise CorruptFileError("META section is not a mapping")
+    meta = _mapping(sec["META"], "META")
     check_meta(meta, header.bands)
     bands = BandTable.from_bytes(sec["BAND"], header.bands, header.band_param_bytes)
     if int((bands.kinds == 0).sum()) != header.n_coded:
         raise CorruptFileError("BAND and HEAD disagree on the number of coded bands")
-    model_d = _json(sec["MODL"], "MODL")
-    if not isinstance(model_d, dict):
-        raise CorruptFileError("MODL section is not a mapping")
-    model = ModelConfig.from_dict(model_d, header.height, header.width)
+    model = ModelConfig.from_dict(_mapping(sec["MODL"], "MODL"), header.height, header.width)
     specs = model.tensor_specs(header.n_coded)
     quant = _read_quant(sec["QPRM"], specs)
     tables = _read_tables(sec["HUFF"])
@@ -330,17 +325,14 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
     if any(q.stream >= len(streams) for q in quant):
         raise CorruptFileError("a tensor refers to a missing DATA stream")
     check_mask(sec["MASK"])
-    report_d = _json(sec["RPRT"], "RPRT")
-    report = EncodeReport.from_dict(report_d) if isinstance(report_d, dict) and report_d else None
     sizes = {tag: len(sec[tag]) + 12 for tag in sec}
-    return HnrFile(header, meta, bands, model, quant, tables, streams, sec["MASK"], report, sizes)
+    return HnrFile(header, meta, bands, model, quant, tables, streams, sec["MASK"],
+                   _report(sec["RPRT"]), sizes)
 
 
 def _from_bytes_tiled(sec: dict[str, bytes], header: HnrHeader) -> HnrFile:
     _require(sec, TILED_ORDER)
-    meta = _json(sec["META"], "META")
-    if not isinstance(meta, dict):
-        raise CorruptFileError("META section is not a mapping")
+    meta = _mapping(sec["META"], "META")
     check_meta(meta, header.bands)
 
     def parse(blob: bytes) -> HnrFile:
@@ -350,10 +342,22 @@ def _from_bytes_tiled(sec: dict[str, bytes], header: HnrHeader) -> HnrFile:
     for rect, sub in parsed:
         if (sub.header.height, sub.header.width) != (rect.height, rect.width):
             raise CorruptFileError("a tile's header does not match its rectangle")
-    report_d = _json(sec["RPRT"], "RPRT")
-    report = EncodeReport.from_dict(report_d if isinstance(report_d, dict) else {})
     sizes = {tag: len(sec[tag]) + 12 for tag in sec}
-    return HnrFile(header, meta, None, None, None, None, None, None, report, sizes, parsed)
+    return HnrFile(header, meta, None, None, None, None, None, None, _report(sec["RPRT"]), sizes,
+                   parsed)
+
+
+def _mapping(buf: bytes, what: str) -> dict[str, Any]:
+    d = _json(buf, what)
+    if not isinstance(d, dict):
+        raise CorruptFileError(f"{what} section is not a mapping")
+    return d
+
+
+def _report(buf: bytes) -> Optional[EncodeReport]:
+    """The encode report, or ``None`` for the empty report of a tile."""
+    d = _mapping(buf, "RPRT")
+    return EncodeReport.from_dict(d) if d else None
 
 
 def read_file(path: str | Path) -> HnrFile:
