@@ -138,7 +138,8 @@ DEFAULT_TILE = 256
 def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *,
              bpppb: float = 0.2, epochs: int = 100, seed: int = 0, device: str = "auto",
              bands_per_step: int = 4, lr: float = 3e-3, time_limit: Optional[float] = None,
-             tile: int = DEFAULT_TILE, format: Optional[str] = None, var: Optional[str] = None,
+             tile: int = DEFAULT_TILE, jobs: int = 1, format: Optional[str] = None,
+             var: Optional[str] = None,
              force: bool = False, progress: Optional[Callable[[Any], None]] = None,
              on_stage: Optional[Callable[[str], None]] = None) -> CompressResult:
     """Compress a cube to a ``.hnr`` file of ``bpppb`` bits per sample (±3%).
@@ -156,7 +157,8 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         time_limit: stop training after this many seconds and keep the model so far (for a
             tiled scene, the limit is shared out between the tiles by their size).
         tile: a scene with more rows or columns than this is cut into tiles of at most
-            ``tile`` × ``tile`` pixels, fitted one after the other: memory is bounded by the tile.
+            ``tile`` × ``tile`` pixels: memory is bounded by the tile (times ``jobs``).
+        jobs: tiles fitted at once, in separate processes (a scene of one tile ignores it).
         format, var: reader overrides (see :func:`hinerc.io.read_cube`).
         force: overwrite an existing output.
         progress: called with :class:`hinerc.nn.train.EpochStats` after every epoch.
@@ -212,20 +214,20 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
                  + len(json_bytes(report.to_dict())) + 4 + 20 * len(rects))
         blobs: list[tuple[tiles.TileRect, bytes]] = []
         epochs_done, values, n_coded = epochs, 0, 0
-        for i, rect in enumerate(rects):
+
+        def job(rect: tiles.TileRect) -> tuple:
             share = rect.height * rect.width * c / samples
-            stage(f"tile {i + 1}/{len(rects)}: rows {rect.top}–{rect.top + rect.height - 1}, "
-                  f"columns {rect.left}–{rect.left + rect.width - 1}")
             sub = Cube(np.ascontiguousarray(cube.data[rect.window()]),
                        wavelengths_nm=cube.wavelengths_nm, nodata=cube.nodata)
-            enc = _encode_plain(sub, (budget - outer) * share, {"nodata": cube.nodata}, None,
-                                tc_args, time_limit * share if time_limit else None, progress,
-                                stage)
-            acc.add(sub.data, enc.restored, nodata_mask(sub))
-            blobs.append((rect, enc.assemble(None)))
-            epochs_done, values = min(epochs_done, enc.epochs), values + enc.values
-            n_coded += enc.n_coded
-            del sub, enc
+            return (sub, (budget - outer) * share, tc_args,
+                    time_limit * share if time_limit else None)
+
+        for i, (rect, (blob_t, restored, ep, vals, nc)) in enumerate(
+                _map_tiles(job, rects, jobs, progress, stage)):
+            sub = cube.data[rect.window()]
+            acc.add(sub, restored, nodata_mask(Cube(sub, nodata=cube.nodata)))
+            blobs.append((rect, blob_t))
+            epochs_done, values, n_coded = min(epochs_done, ep), values + vals, n_coded + nc
 
         def assemble() -> bytes:
             return container.to_bytes_tiled(header, meta, tiles.encode_tiles(blobs), report)
@@ -250,6 +252,50 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     return CompressResult(out_path, len(blob), len(blob) * 8 / samples, bpppb, psnr,
                           report.encode_seconds, epochs_done, dev, values, (h, w, c),
                           cube.dtype.name)
+
+
+def _encode_tile(sub: Cube, budget: float, tc_args: dict, time_limit: Optional[float],
+                 progress: Any = None, stage: Callable[[str], None] = lambda s: None,
+                 threads: Optional[int] = None) -> tuple:
+    """Encode one tile as a plain file; returns (bytes, restored samples, epochs, values, coded)."""
+    if threads:
+        import torch
+        torch.set_num_threads(threads)
+    enc = _encode_plain(sub, budget, {"nodata": sub.nodata}, None, tc_args, time_limit,
+                        progress, stage)
+    return enc.assemble(None), enc.restored, enc.epochs, enc.values, enc.n_coded
+
+
+def _map_tiles(job: Callable[[tiles.TileRect], tuple], rects: list, jobs: int, progress: Any,
+               stage: Callable[[str], None]):
+    """Yield ``(rect, result)`` in tile order, fitting up to ``jobs`` tiles at once.
+
+    In parallel each tile runs in its own (spawned) process with a share of the CPU threads,
+    and at most ``jobs`` tiles are in flight, so memory stays bounded by ``jobs`` tiles.
+    """
+    def where(i: int, r: tiles.TileRect) -> str:
+        return (f"tile {i + 1}/{len(rects)}: rows {r.top}–{r.top + r.height - 1}, "
+                f"columns {r.left}–{r.left + r.width - 1}")
+
+    if jobs <= 1 or len(rects) == 1:
+        for i, rect in enumerate(rects):
+            stage(where(i, rect))
+            yield rect, _encode_tile(*job(rect), progress=progress, stage=stage)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    stage(f"fitting {len(rects)} tiles, {jobs} at a time")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+        pending: list = []
+        for i, rect in enumerate(rects):
+            pending.append((rect, pool.submit(_encode_tile, *job(rect), threads=threads)))
+            if len(pending) >= jobs:
+                r, fut = pending.pop(0)
+                yield r, fut.result()
+        for r, fut in pending:
+            yield r, fut.result()
 
 
 @dataclass

@@ -104,7 +104,8 @@ def batch_options(f):  # noqa: ANN001
                      help="Run the files on this Dask distributed scheduler "
                           "(e.g. tcp://head:8786); needs hinerc[dask].")(f)
     f = click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Files processed at once (processes).")(f)
+                     help="Files processed at once (processes); for a single scene larger "
+                          "than --tile, tiles fitted at once.")(f)
     f = click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Write one output per input here (created if needed).")(f)
     return f
@@ -214,7 +215,7 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, epo
     output = output or input.with_suffix(".hnr")
     with _TrainingProgress(enabled=not quiet) as prog:
         result = api.compress(input, output, device=device, force=force, progress=prog.update,
-                              on_stage=prog.stage, **options)
+                              on_stage=prog.stage, jobs=jobs, **options)
     if as_json:
         click.echo(_dump(result.to_dict()))
     elif not quiet:
@@ -327,7 +328,7 @@ def decompress(inputs: tuple[Path, ...], output: Optional[Path], fmt: Optional[s
 
 def _is_batch(inputs: tuple[Path, ...], output: Optional[Path], out_dir: Optional[Path],
               jobs: int, scheduler: Optional[str]) -> bool:
-    many = len(inputs) > 1 or out_dir is not None or jobs > 1 or scheduler is not None
+    many = len(inputs) > 1 or out_dir is not None or scheduler is not None
     if many and output is not None:
         raise click.UsageError("-o/--output takes a single input; use --out-dir for several")
     return many

@@ -101,3 +101,17 @@ def test_cli_tile_option(runner, tmp_path):
     assert r.exit_code == 0, r.output
     r = runner.invoke(cli, ["info", str(tmp_path / "c.hnr"), "--json"])
     assert json.loads(r.stdout)["tiles"] == 4
+
+
+def test_tiles_fitted_in_parallel(runner, tmp_path):
+    cube = make_cube(h=40, w=40, c=8)
+    np.save(tmp_path / "c.npy", cube.data)
+    r = runner.invoke(cli, ["compress", str(tmp_path / "c.npy"), "-o", str(tmp_path / "c.hnr"),
+                            "--bpppb", "3", "--epochs", "2", "--tile", "24", "--jobs", "2",
+                            "--json", "--quiet"])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)
+    assert 0.97 * 3 <= res["bpppb"] <= 1.03 * 3
+    out = hinerc.decompress(tmp_path / "c.hnr")
+    assert mean_psnr(cube.data, out.data) == pytest.approx(res["psnr_db"])
+    assert hinerc.inspect(tmp_path / "c.hnr")["tiles"] == 4
