@@ -136,8 +136,9 @@ DEFAULT_TILE = 256
 
 
 def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *,
-             bpppb: float = 0.2, epochs: int = 100, seed: int = 0, device: str = "auto",
-             bands_per_step: int = 4, lr: float = 3e-3, time_limit: Optional[float] = None,
+             bpppb: float = 0.2, effort: int = 5, epochs: Optional[int] = None, seed: int = 0,
+             device: str = "auto", bands_per_step: Optional[int] = None,
+             lr: Optional[float] = None, time_limit: Optional[float] = None,
              tile: int = DEFAULT_TILE, jobs: int = 1, format: Optional[str] = None,
              var: Optional[str] = None,
              force: bool = False, progress: Optional[Callable[[Any], None]] = None,
@@ -148,14 +149,18 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         source: a :class:`~hinerc.io.Cube` or a path to any cube hinerc reads.
         output: the ``.hnr`` to write; ``None`` only measures.
         bpppb: target rate: file bytes × 8 / (H·W·C).
+        effort: 1..9, a preset of epochs, bands per step and learning rate
+            (:mod:`hinerc.nn.presets`); the three options below override it.
         epochs: training epochs (passes over all coded bands).
         seed: seeds every random choice; the same input and seed give the same bytes.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         bands_per_step: bands per optimizer step (4 with lr 3e-3 matches one band per step at
             lr 1e-3 in a sixth of the time on Jasper Ridge).
         lr: peak learning rate.
-        time_limit: stop training after this many seconds and keep the model so far (for a
-            tiled scene, the limit is shared out between the tiles by their size).
+        time_limit: training time budget in seconds: the learning-rate schedule runs on
+            whichever comes first, the epochs or the time, so it decays fully by the limit;
+            training stops there and the model so far is written (for a tiled scene the limit
+            is shared out between the tiles by their size).
         tile: a scene with more rows or columns than this is cut into tiles of at most
             ``tile`` × ``tile`` pixels: memory is bounded by the tile (times ``jobs``).
         jobs: tiles fitted at once, in separate processes (a scene of one tile ignores it).
@@ -181,8 +186,17 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         check_output(out_path, inputs, force)
     if not (isinstance(bpppb, (int, float)) and math.isfinite(bpppb) and bpppb > 0):
         raise InputError(f"--bpppb must be a positive number, got {bpppb}")
+    from hinerc.nn.presets import EFFORTS
+    if effort not in EFFORTS:
+        raise InputError(f"--effort must be 1..9, got {effort}")
+    preset = EFFORTS[effort]
+    epochs = preset.epochs if epochs is None else epochs
+    bands_per_step = preset.bands_per_step if bands_per_step is None else bands_per_step
+    lr = preset.lr if lr is None else lr
     if epochs < 1:
         raise InputError("--epochs must be at least 1")
+    if time_limit is not None and not time_limit > 0:
+        raise InputError("--time-limit must be a positive number of seconds")
     if tile < 8:
         raise InputError("--tile must be at least 8 pixels")
     dev = resolve_device(device)

@@ -156,14 +156,18 @@ def cli() -> None:
 @click.option("--bpppb", type=click.FloatRange(min=0, min_open=True), default=0.2,
               show_default=True, metavar="BITS",
               help="Target rate: file size in bits per pixel per band (±3%).")
-@click.option("--epochs", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Training epochs (passes over all bands).")
-@click.option("--bands-per-step", type=click.IntRange(min=1), default=4, show_default=True,
-              help="Bands per optimizer step.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3,
-              show_default=True, help="Peak learning rate (warm-up, then cosine decay).")
+@click.option("-e", "--effort", type=click.IntRange(1, 9), default=5, show_default=True,
+              help="Training effort preset: 1 fastest … 9 best (epochs, bands per step, "
+                   "learning rate); the three options below override it.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Training epochs (passes over all bands) [default: from --effort].")
+@click.option("--bands-per-step", type=click.IntRange(min=1), default=None,
+              help="Bands per optimizer step [default: from --effort].")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Peak learning rate, warm-up then cosine decay [default: from --effort].")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              metavar="SECONDS", help="Stop training after this long and keep the model so far.")
+              metavar="SECONDS", help="Training time budget: the learning-rate schedule decays "
+                                      "by then, training stops and the model so far is written.")
 @click.option("--tile", type=click.IntRange(min=8), default=256, show_default=True,
               metavar="PIXELS", help="Cut larger scenes into tiles of at most PIXELS × PIXELS, "
                                      "fitted separately (memory is bounded by the tile).")
@@ -176,8 +180,8 @@ def cli() -> None:
 @batch_options
 @json_option
 @common_options
-def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, epochs: int,
-             bands_per_step: int, lr: float, time_limit: Optional[float], tile: int, seed: int,
+def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, effort: int,
+             epochs: Optional[int], bands_per_step: Optional[int], lr: Optional[float], time_limit: Optional[float], tile: int, seed: int,
              device: str,
              fmt: Optional[str], var: Optional[str], force: bool, out_dir: Optional[Path],
              jobs: int, scheduler: Optional[str], as_json: bool, quiet: bool) -> None:
@@ -194,7 +198,8 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, epo
     \b
     Examples:
       hinerc compress scene.hdr -o scene.hnr --bpppb 0.2
-      hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --epochs 300 --device cuda
+      hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --effort 9 --device cuda
+      hinerc compress big.hdr -o big.hnr --bpppb 0.1 --effort 1 --time-limit 60
       hinerc compress cube.mat --var hsi -o cube.hnr --quiet
       hinerc compress scenes/*.hdr --out-dir out/ --jobs 2
       hinerc compress scenes/*.tif --out-dir out/ --device cuda:0,cuda:1 --jobs 2
@@ -204,7 +209,8 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, epo
 
     _show_warnings(quiet)
     devices = batch.parse_devices(device)
-    options = dict(bpppb=bpppb, epochs=epochs, seed=seed, bands_per_step=bands_per_step, lr=lr,
+    options = dict(bpppb=bpppb, effort=effort, epochs=epochs, seed=seed,
+                   bands_per_step=bands_per_step, lr=lr,
                    time_limit=time_limit, tile=tile, format=fmt, var=var)
     if _is_batch(inputs, output, out_dir, jobs, scheduler):
         _run_batch("compress", inputs, out_dir, ".hnr", force, options, jobs, devices,

@@ -38,7 +38,7 @@ class TrainConfig:
     cam_weight: float = 0.01  # γ per degree of content angle (published 0.5·L1 + 0.005·CAM°)
     seed: int = 0
     device: str = "cpu"
-    time_limit: Optional[float] = None  # seconds; stop early and keep the model so far
+    time_limit: Optional[float] = None  # seconds: the schedule follows time, training stops there
     max_restarts: int = 3  # divergence recoveries before giving up
 
 
@@ -126,10 +126,19 @@ def fit(target: np.ndarray, valid: Optional[np.ndarray], coords: np.ndarray, cfg
         order = torch.randperm(n, generator=gen).to(device)
         sum_loss = torch.zeros((), device=device)
         sum_psnr = torch.zeros((), device=device)
+        seen = 0
+        out_of_time = False
         for it in range(steps_per_epoch):
             idx = order[it * bps: (it + 1) * bps]
+            progress_t = (epoch * steps_per_epoch + it) / total
+            if tc.time_limit is not None:  # run the schedule on time when time is shorter
+                used = (time.perf_counter() - start) / tc.time_limit
+                if used >= 1.0 and seen:
+                    out_of_time = True
+                    break
+                progress_t = max(progress_t, used)
             for g in opt.param_groups:
-                g["lr"] = lr_scale * learning_rate((epoch * steps_per_epoch + it) / total, tc)
+                g["lr"] = lr_scale * learning_rate(min(progress_t, 1.0), tc)
             pred = decoder(encoder(p[idx]))[:, 0, top: top + h, left: left + w]
             y = tgt[idx]
             if mask is not None:
@@ -148,7 +157,8 @@ def fit(target: np.ndarray, valid: Optional[np.ndarray], coords: np.ndarray, cfg
                 mse = (err.square().sum(1) / count).clamp_min(1e-12)
                 sum_psnr += (-10.0 * torch.log10(mse)).sum()
                 sum_loss += loss.detach() * idx.numel()
-        epoch_loss = float(sum_loss) / n
+            seen += idx.numel()
+        epoch_loss = float(sum_loss) / seen
         if not math.isfinite(epoch_loss) or epoch_loss > EXPLODE_FACTOR * best_loss:
             if restarts >= tc.max_restarts:
                 raise TrainingError(f"training diverged at epoch {epoch + 1} (loss {epoch_loss:.4g}) "
@@ -161,12 +171,13 @@ def fit(target: np.ndarray, valid: Optional[np.ndarray], coords: np.ndarray, cfg
         best_loss = min(best_loss, epoch_loss)
         good = _snapshot(encoder, decoder, opt)
         loss_v = epoch_loss
-        psnr = float(sum_psnr) / n
+        psnr = float(sum_psnr) / seen
         epochs_done = epoch + 1
         epoch += 1
         if progress is not None:
             progress(EpochStats(epochs_done, tc.epochs, loss_v, psnr, time.perf_counter() - start))
-        if tc.time_limit is not None and time.perf_counter() - start >= tc.time_limit:
+        if out_of_time or (tc.time_limit is not None
+                           and time.perf_counter() - start >= tc.time_limit):
             break
 
     encoder.eval()  # the weights are those of the last good epoch
