@@ -17,47 +17,14 @@ import platform
 import sys
 import tempfile
 import time
-import warnings
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 
+from cubes import load_cubes
+
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-
-
-def load_cubes() -> dict:
-    """The cubes of ../shared/data with at least 64×64 pixels, as hinerc Cubes."""
-    from PIL import Image
-
-    from hinerc.io import Cube, read_cube
-
-    cubes = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        cubes["Jasper Ridge 100×100×198 int16"] = read_cube(
-            SHARED / "jasper_ridge" / "jasperRidge2_R198.hdr")
-        cubes["ABU beach 100×100×102 float64"] = read_cube(
-            SHARED / "abu_anomaly" / "abu-beach-4.mat")
-        pngs = sorted((SHARED / "cave" / "chart_and_stuffed_toy_ms").glob("*.png"))
-        cave = np.stack([np.array(Image.open(p)) for p in pngs], -1).astype(np.uint16)
-        cubes["CAVE toy 512×512×31 uint16"] = Cube(cave, wavelengths_nm=np.arange(400, 701, 10.0))
-        cubes["EnMAP Potsdam mosaic 128×64×224 float32"] = enmap_mosaic()
-    return cubes
-
-
-def enmap_mosaic():
-    """The 8 contiguous tiles x ∈ {160, 192}, y ∈ {64, 96, 128, 160}: 128 rows × 64 columns."""
-    from hinerc.io import read_cube
-
-    rows = []
-    for y in (64, 96, 128, 160):
-        row = [read_cube(SHARED / "enmap_potsdam" / "images" / f"enmap_potsdam_tile_{x}_{y}.tif")
-               for x in (160, 192)]
-        rows.append(np.concatenate([t.data for t in row], axis=1))
-    first = read_cube(SHARED / "enmap_potsdam" / "images" / "enmap_potsdam_tile_160_64.tif")
-    return first.with_data(np.concatenate(rows, axis=0))
 
 
 def main(argv: list[str] | None = None) -> int:
