@@ -1,4 +1,4 @@
-"""Shared helpers of the hinerc.io tests (not a conftest: other people own that file)."""
+"""Shared helpers of the hinerc.io tests."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Optional
 import numpy as np
 import pytest
 
+from marks import SHARED_DATA as SHARED
+from marks import requires_shared_data as requires_shared  # noqa: F401 (re-exported)
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
 TEST_DATA = REPO / "tests" / "data"
 EXAMPLES = REPO / "examples" / "data"
-
-requires_shared = pytest.mark.skipif(not SHARED.is_dir(), reason="../shared/data is absent")
 
 #: ENVI data type code -> numpy dtype name
 ENVI_CODES = {1: "uint8", 2: "int16", 3: "int32", 4: "float32", 5: "float64", 12: "uint16",
