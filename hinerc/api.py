@@ -24,7 +24,7 @@ from typing import Any, Callable, Optional, Union
 import numpy as np
 
 from hinerc import __version__
-from hinerc.bands import PreparedCube, nodata_mask, prepare, restore
+from hinerc.bands import PreparedCube, nodata_mask, prepare, restore, samples_nodata
 from hinerc.errors import HinercWarning, InputError, OutputExistsError, RateError
 from hinerc.format import container, tiles
 from hinerc.format.container import SECTION_ORDER, HnrFile, json_bytes
@@ -33,7 +33,7 @@ from hinerc.format.header import (FLAG_NODATA, FLAG_TILED, BandTable, EncodeRepo
 from hinerc.format.mask import decode_mask, encode_mask
 from hinerc.format.payload import Payload, decode_payload, encode_payload
 from hinerc.format.quant import quantize
-from hinerc.io import Cube, detect_format, read_cube, write_cube
+from hinerc.io import Cube, input_files, output_files, read_cube, write_cube
 from hinerc.metrics import PsnrAccumulator
 from hinerc import ratecontrol
 
@@ -96,13 +96,6 @@ def check_output(output: Path, inputs: list[Path], force: bool) -> None:
             raise OutputExistsError(f"{output}: refusing to overwrite the input")
     if output.exists() and not force:
         raise OutputExistsError(f"{output} exists (use --force to overwrite)")
-
-
-def _envi_pair(path: Path) -> list[Path]:
-    """The files an ENVI path stands for (header and binary)."""
-    if path.suffix.lower() == ".hdr":
-        return [path, path.with_suffix(".img"), path.with_suffix("")]
-    return [path, path.with_suffix(".hdr"), Path(str(path) + ".hdr")]
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -179,7 +172,7 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         cube = source
     else:
         src = Path(source)
-        inputs = _envi_pair(src) if detect_format(src, format) == "envi" else [src]
+        inputs = input_files(src, format)
         cube = read_cube(src, format=format, var=var)
     out_path = Path(output) if output is not None else None
     if out_path is not None:
@@ -236,10 +229,10 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
             return (sub, (budget - outer) * share, tc_args,
                     time_limit * share if time_limit else None)
 
-        for i, (rect, (blob_t, restored, ep, vals, nc)) in enumerate(
-                _map_tiles(job, rects, jobs, progress, stage)):
-            sub = cube.data[rect.window()]
-            acc.add(sub, restored, nodata_mask(Cube(sub, nodata=cube.nodata)))
+        for rect, (blob_t, restored, ep, vals, nc) in _map_tiles(job, rects, jobs, progress,
+                                                                 stage):
+            window = cube.data[rect.window()]
+            acc.add(window, restored, samples_nodata(window, cube.nodata))
             blobs.append((rect, blob_t))
             epochs_done, values, n_coded = min(epochs_done, ep), values + vals, n_coded + nc
 
@@ -458,10 +451,9 @@ def decompress(source: PathLike, output: Optional[PathLike] = None, *, format: O
     src = Path(source)
     out_path = Path(output) if output is not None else None
     if out_path is not None:
-        check_output(out_path, [src], force)
-        fmt = detect_format(out_path, format)
-        if fmt == "envi":
-            for p in _envi_pair(out_path)[1:2]:
+        check_output(out_path, [src], force)  # first: never the input, whatever the format
+        for p in output_files(out_path, format):  # an ENVI output is two files
+            if p != out_path:
                 check_output(p, [src], force)
     f = container.read_file(src)
     cube = decode_file(f, resolve_device(device))

@@ -33,11 +33,16 @@ class PreparedCube:
 
 def nodata_mask(cube: Cube) -> np.ndarray:
     """H×W×C boolean, True where a sample equals the no-data value."""
-    if cube.nodata is None:
-        return np.zeros(cube.shape, dtype=bool)
-    if np.isnan(cube.nodata):
-        return np.isnan(cube.data) if cube.data.dtype.kind == "f" else np.zeros(cube.shape, bool)
-    return cube.data == np.asarray(cube.nodata).astype(cube.data.dtype)
+    return samples_nodata(cube.data, cube.nodata)
+
+
+def samples_nodata(data: np.ndarray, nodata: Optional[float]) -> np.ndarray:
+    """:func:`nodata_mask` for a bare array (a window of a cube, say)."""
+    if nodata is None:
+        return np.zeros(data.shape, dtype=bool)
+    if np.isnan(nodata):
+        return np.isnan(data) if data.dtype.kind == "f" else np.zeros(data.shape, bool)
+    return data == np.asarray(nodata).astype(data.dtype)
 
 
 def prepare(cube: Cube) -> PreparedCube:

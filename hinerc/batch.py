@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from hinerc.errors import HinercError, InputError
+from hinerc.io import output_files
 
 OUTPUT_EXT = {"envi": ".hdr", "gtiff": ".tif", "mat": ".mat", "npy": ".npy"}
 
@@ -54,13 +55,6 @@ class TaskResult:
         return asdict(self)
 
 
-def _outputs_of(path: Path) -> list[Path]:
-    """The files an output path stands for (an ENVI header has its binary beside it)."""
-    if path.suffix.lower() == ".hdr":
-        return [path, path.with_suffix(".img")]
-    return [path]
-
-
 def plan(kind: str, inputs: list[Path], out_dir: Optional[Path], ext: str, force: bool,
          options: dict[str, Any]) -> tuple[list[Task], list[TaskResult]]:
     """Tasks to run, and the results already known (skipped or refused files)."""
@@ -75,7 +69,8 @@ def plan(kind: str, inputs: list[Path], out_dir: Optional[Path], ext: str, force
                                     f"same output as {seen[out.resolve()]}"))
             continue
         seen[out.resolve()] = str(src)
-        if any(p.exists() for p in _outputs_of(out)) and not force:
+        written = output_files(out) if kind == "decompress" else [out]  # ENVI: two files
+        if any(p.exists() for p in written) and not force:
             known.append(TaskResult(str(src), str(out), "skipped", "output exists (--force)"))
             continue
         tasks.append(Task(kind, str(src), str(out), dict(options, force=force)))

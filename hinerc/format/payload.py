@@ -45,20 +45,11 @@ def coded_size(qts: list[QuantTensor]) -> int:
     for q in qts:
         size += 3 + 8 * q.mins.size
     for bits in _groups(qts):
-        counts = sum(histogram(q) for q in qts if q.bits == bits)
+        counts = sum(q.histogram for q in qts if q.bits == bits)
         table = HuffmanTable.from_counts(counts)
         size += 4 + len(table.to_bytes())
         size += 9 + (table.coded_bits_counts(counts) + 7) // 8
     return size
-
-
-def histogram(q: QuantTensor) -> np.ndarray:
-    """Symbol counts of one quantized tensor over its ``2**bits`` alphabet (cached)."""
-    h = getattr(q, "_hist", None)
-    if h is None:
-        h = np.bincount(q.q.ravel(), minlength=1 << q.bits)
-        q._hist = h  # type: ignore[attr-defined]
-    return h
 
 
 def encode_payload(qts: list[QuantTensor]) -> Payload:

@@ -9,6 +9,7 @@ float32 from exactly the stored values, so encoder and decoder see the same numb
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -32,6 +33,11 @@ class QuantTensor:
     scales: np.ndarray
     bits: int
     mode: int
+
+    @cached_property
+    def histogram(self) -> np.ndarray:
+        """Symbol counts over the ``2**bits`` alphabet (rate control sums these per stream)."""
+        return np.bincount(self.q.ravel(), minlength=1 << self.bits)
 
     def dequantize(self) -> np.ndarray:
         return dequantize(self.q, self.mins, self.scales, self.mode)

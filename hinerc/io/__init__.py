@@ -18,7 +18,8 @@ from typing import Optional, Union
 from hinerc.errors import HinercWarning, InputError
 from hinerc.io.cube import Cube
 
-__all__ = ["Cube", "read_cube", "write_cube", "detect_format", "FORMATS"]
+__all__ = ["Cube", "read_cube", "write_cube", "detect_format", "input_files", "output_files",
+           "FORMATS"]
 
 #: format name -> what it is
 FORMATS = {
@@ -132,3 +133,28 @@ def write_cube(cube: Cube, path: PathLike, format: Optional[str] = None,
     from hinerc.io.npy import write_npy
 
     return write_npy(cube, p)
+
+
+def input_files(path: PathLike, format: Optional[str] = None) -> list[Path]:
+    """The files reading ``path`` uses (an ENVI header and its binary; else the path itself)."""
+    p = Path(path)
+    if detect_format(p, format) != "envi":
+        return [p]
+    from hinerc.io.envi import find_binary, resolve_pair
+
+    try:
+        hdr, binary = resolve_pair(p)
+    except InputError:
+        return [p]
+    binary = binary or find_binary(hdr)
+    return [hdr] + ([binary] if binary is not None else [])
+
+
+def output_files(path: PathLike, format: Optional[str] = None) -> list[Path]:
+    """The files :func:`write_cube` creates for ``path`` (ENVI: header and binary)."""
+    p = Path(path)
+    if detect_format(p, format) != "envi":
+        return [p]
+    from hinerc.io.envi import output_pair
+
+    return list(output_pair(p))
