@@ -19,7 +19,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from hinerc.bands import PreparedCube, nodata_mask, prepare, restore, samples_no
 from hinerc.errors import HinercWarning, InputError, OutputExistsError, RateError
 from hinerc.format import container, tiles
 from hinerc.format.container import SECTION_ORDER, HnrFile, json_bytes
-from hinerc.format.header import (FLAG_NODATA, FLAG_TILED, BandTable, EncodeReport,
+from hinerc.format.header import (FLAG_NO_RESAMPLE, FLAG_NODATA, FLAG_TILED, BandTable, EncodeReport,
                                   HnrHeader, ModelConfig)
 from hinerc.format.mask import decode_mask, encode_mask
 from hinerc.format.payload import Payload, decode_payload, encode_payload
@@ -133,7 +133,7 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
              device: str = "auto", bands_per_step: Optional[int] = None,
              lr: Optional[float] = None, time_limit: Optional[float] = None,
              tile: int = DEFAULT_TILE, jobs: int = 1, format: Optional[str] = None,
-             var: Optional[str] = None,
+             var: Optional[str] = None, resample: bool = True,
              force: bool = False, progress: Optional[Callable[[Any], None]] = None,
              on_stage: Optional[Callable[[str], None]] = None) -> CompressResult:
     """Compress a cube to a ``.hnr`` file of ``bpppb`` bits per sample (±3%).
@@ -158,6 +158,8 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
             ``tile`` × ``tile`` pixels: memory is bounded by the tile (times ``jobs``).
         jobs: tiles fitted at once, in separate processes (a scene of one tile ignores it).
         format, var: reader overrides (see :func:`hinerc.io.read_cube`).
+        resample: ``False`` marks the file as not to be resampled (:func:`resample` refuses it).
+            The spectral model costs no byte, so this changes nothing else.
         force: overwrite an existing output.
         progress: called with :class:`hinerc.nn.train.EpochStats` after every epoch.
         on_stage: called with a short description when a stage starts.
@@ -207,6 +209,8 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     acc = PsnrAccumulator(c)
     if h <= tile and w <= tile:
         enc = _encode_plain(cube, budget, meta, report, tc_args, time_limit, progress, stage)
+        if not resample:
+            enc.header.flags |= FLAG_NO_RESAMPLE
         acc.add(cube.data, enc.restored, nodata_mask(cube))
         epochs_done, values, n_coded = enc.epochs, enc.values, enc.n_coded
 
@@ -215,7 +219,7 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     else:
         rects = tiles.grid(h, w, tile)
         header = HnrHeader(h, w, c, cube.dtype.name, 0, 4, FLAG_TILED | (
-            FLAG_NODATA if cube.nodata is not None else 0))
+            FLAG_NODATA if cube.nodata is not None else 0) | (0 if resample else FLAG_NO_RESAMPLE))
         outer = (container.PREAMBLE_SIZE + 12 * len(container.TILED_ORDER)
                  + len(header.to_bytes()) + len(json_bytes(meta))
                  + len(json_bytes(report.to_dict())) + 4 + 20 * len(rects))
@@ -466,6 +470,102 @@ def decompress(source: PathLike, output: Optional[PathLike] = None, *, format: O
     return cube
 
 
+# ----------------------------------------------------------------------------- resample
+def resample(source: PathLike, output: Optional[PathLike] = None, *,
+             wavelengths: Union[str, Sequence[float], None] = None,
+             like: Union[Cube, PathLike, None] = None, srf: Optional[PathLike] = None,
+             extrapolate: bool = False, format: Optional[str] = None,
+             interleave: Optional[str] = None, dtype: Optional[str] = None,
+             device: str = "auto", force: bool = False) -> Cube:
+    """Decode a ``.hnr`` at other wavelengths; write it to ``output`` when given.
+
+    Exactly one of ``wavelengths`` (``"400:2500:5"``, ``"450,550"`` or a sequence of nm), ``like``
+    (a cube or a path: its wavelengths, and FWHM when it has them) or ``srf`` (a CSV of spectral
+    responses) says which bands to produce; see :mod:`hinerc.spectral` for the model.
+
+    Raises:
+        InputError: no or several band choices, a wavelength outside the encoded range (unless
+            ``extrapolate``), a file written with ``--no-resample`` or without wavelengths.
+    """
+    from hinerc.spectral import TargetBands, parse_wavelengths, read_srf, target_like
+
+    src = Path(source)
+    chosen = [x is not None for x in (wavelengths, like, srf)]
+    if sum(chosen) != 1:
+        raise InputError("give exactly one of --wavelengths, --like or --srf")
+    out_path = Path(output) if output is not None else None
+    if out_path is not None:
+        check_output(out_path, [src], force)
+        for p in output_files(out_path, format):
+            if p != out_path:
+                check_output(p, [src], force)
+    if dtype is not None and dtype != "float32":
+        raise InputError("only --dtype float32 is supported besides the original type")
+    if wavelengths is not None:
+        target = (parse_wavelengths(wavelengths) if isinstance(wavelengths, str)
+                  else TargetBands(np.asarray(wavelengths, np.float64)))
+    elif like is not None:
+        target = target_like(like if isinstance(like, Cube) else read_cube(Path(like)))
+    else:
+        target = read_srf(Path(srf))  # type: ignore[arg-type]
+    f = container.read_file(src)
+    if f.header.flags & FLAG_NO_RESAMPLE:
+        raise InputError(f"{src}: written with --no-resample, it keeps no spectral model; "
+                         "decompress it instead")
+    if f.meta.get("wavelengths_nm") is None:
+        raise InputError(f"{src}: the cube declares no wavelengths, so it cannot be resampled")
+    dev = resolve_device(device)
+    hd = f.header
+    out_dt = np.dtype(dtype or hd.dtype)
+    data = np.empty((hd.height, hd.width, target.count), dtype=out_dt)
+    nodata = f.meta.get("nodata")
+    if f.tiles:
+        for rect, sub in f.tiles:
+            data[rect.window()] = _resample_samples(sub, f.meta, target, extrapolate, out_dt,
+                                                    nodata, dev)
+    else:
+        data[:] = _resample_samples(f, f.meta, target, extrapolate, out_dt, nodata, dev)
+    try:
+        base = Cube.from_metadata(np.zeros((1, 1, hd.bands), hd.dtype), f.meta)
+    except InputError as exc:
+        raise container.CorruptFileError(f"invalid metadata: {exc}") from exc
+    cube = base.with_bands(data, target.centres_nm,
+                           target.fwhm_nm if target.fwhm_nm is not None else None,
+                           list(target.names))
+    if out_path is not None:
+        write_cube(cube, out_path, format=format, interleave=interleave)
+    return cube
+
+
+def _resample_samples(f: HnrFile, meta: dict, target: Any, extrapolate: bool, out_dt: np.dtype,
+                      nodata: Optional[float], device: str) -> np.ndarray:
+    """The H×W×K target bands of a plain (untiled) file, in ``out_dt``."""
+    from hinerc.spectral import plan_sampling, resample_bands
+
+    wl = np.asarray(meta["wavelengths_nm"], np.float64)
+    kinds = f.bands.kinds
+    known = np.nonzero(kinds != 2)[0]
+    if known.size == 0:
+        raise InputError("every band of the file is no-data: there is nothing to resample")
+    knots = np.unique(wl[known])
+    spacing = float(np.median(np.diff(knots))) if knots.size > 1 else 1.0
+    plan = plan_sampling(target, float(knots[0]), float(knots[-1]), spacing, extrapolate)
+    stored = _decode_samples(f, nodata, device)
+    missing = samples_nodata(stored, nodata)
+    missing[:, :, kinds == 2] = True
+    values, depends = resample_bands(wl, kinds, stored.astype(np.float64),
+                                     ~missing if missing.any() else None, plan)
+    if out_dt.kind in "iu":
+        info = np.iinfo(out_dt)
+        values = np.clip(np.rint(values), info.min, info.max)
+    out = values.astype(out_dt)
+    if nodata is not None:
+        for kk in range(out.shape[2]):
+            m = missing[:, :, depends[kk]].any(axis=2)
+            out[:, :, kk][m] = np.asarray(nodata).astype(out_dt)
+    return out
+
+
 # ----------------------------------------------------------------------------- inspect
 def inspect_hnr(path: PathLike) -> dict[str, Any]:
     """Describe a ``.hnr`` from its header alone (every CRC is checked, nothing is decoded)."""
@@ -498,6 +598,8 @@ def inspect_hnr(path: PathLike) -> dict[str, Any]:
         "compression_ratio": bits / bpppb,
         "source_bits_per_sample": bits,
         "arch": first.arch,
+        "resample": _resample_status(f) is None,
+        "resample_note": _resample_status(f) or "interpolates the decoded bands (costs no byte)",
         "model_values": sum(t.model.stored_values(t.header.n_coded) for t in plain),
         "model_config": first.to_dict(),
         "quant_bits": sorted({q.bits for t in plain for q in t.quant}),
@@ -513,6 +615,18 @@ def inspect_hnr(path: PathLike) -> dict[str, Any]:
         "interleave": f.meta.get("interleave"),
         "source_format": f.meta.get("source_format"),
     }
+
+
+def _resample_status(f: HnrFile) -> Optional[str]:
+    """Why the file cannot be resampled, or ``None`` when it can."""
+    if f.header.flags & FLAG_NO_RESAMPLE:
+        return "no: written with --no-resample"
+    if not f.meta.get("wavelengths_nm"):
+        return "no: the cube declares no wavelengths"
+    plain = [sub for _, sub in f.tiles] if f.tiles else [f]
+    if not any(t.header.n_coded for t in plain):
+        return "no: no band is coded by the network (all constant or no-data)"
+    return None
 
 
 def inspect_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] = None) -> dict[str, Any]:

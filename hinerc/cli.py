@@ -171,6 +171,9 @@ def cli() -> None:
 @click.option("--tile", type=click.IntRange(min=8), default=256, show_default=True,
               metavar="PIXELS", help="Cut larger scenes into tiles of at most PIXELS × PIXELS, "
                                      "fitted separately (memory is bounded by the tile).")
+@click.option("--no-resample", is_flag=True,
+              help="Mark the file as not to be resampled (`hinerc resample` refuses it). The "
+                   "spectral model costs no byte, so the file is no smaller.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed; the same input and seed give the same bytes on one machine.")
 @device_option
@@ -181,8 +184,8 @@ def cli() -> None:
 @json_option
 @common_options
 def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, effort: int,
-             epochs: Optional[int], bands_per_step: Optional[int], lr: Optional[float], time_limit: Optional[float], tile: int, seed: int,
-             device: str,
+             epochs: Optional[int], bands_per_step: Optional[int], lr: Optional[float],
+             time_limit: Optional[float], tile: int, no_resample: bool, seed: int, device: str,
              fmt: Optional[str], var: Optional[str], force: bool, out_dir: Optional[Path],
              jobs: int, scheduler: Optional[str], as_json: bool, quiet: bool) -> None:
     """Compress cubes into .hnr files of a given size.
@@ -211,7 +214,8 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     devices = batch.parse_devices(device)
     options = dict(bpppb=bpppb, effort=effort, epochs=epochs, seed=seed,
                    bands_per_step=bands_per_step, lr=lr,
-                   time_limit=time_limit, tile=tile, format=fmt, var=var)
+                   time_limit=time_limit, tile=tile, format=fmt, var=var,
+                   resample=not no_resample)
     if _is_batch(inputs, output, out_dir, jobs, scheduler):
         _run_batch("compress", inputs, out_dir, ".hnr", force, options, jobs, devices,
                    scheduler, quiet, as_json)
@@ -330,6 +334,77 @@ def decompress(inputs: tuple[Path, ...], output: Optional[Path], fmt: Optional[s
     elif not quiet:
         h, w, c = cube.shape
         click.echo(f"{output}: {h}×{w}×{c} {cube.dtype.name}, {secs:.1f} s")
+
+
+# ----------------------------------------------------------------------------- resample
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The cube to write; its extension picks the format "
+                   "(.hdr/.img ENVI, .tif GeoTIFF, .mat, .npy).")
+@click.option("--wavelengths", "wavelengths", metavar="START:STOP:STEP|W1,W2,...", default=None,
+              help="Band centres in nm: a grid (stop included when on it) or a comma list. "
+                   "Each band is the spectrum's value at its centre.")
+@click.option("--like", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Take the wavelengths, and FWHM when present, from another cube's header "
+                   "(any format hinerc reads); with FWHM each band integrates a Gaussian.")
+@click.option("--srf", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A CSV of spectral responses: wavelengths (nm) in the first column, one "
+                   "column per output band (an optional header row names the bands).")
+@click.option("--extrapolate", is_flag=True,
+              help="Allow centres outside the encoded range (the model continues linearly).")
+@format_option
+@click.option("--interleave", type=click.Choice(["bsq", "bil", "bip"]), default=None,
+              help="ENVI interleave [default: the original one].")
+@click.option("--dtype", type=click.Choice(["float32"]), default=None,
+              help="Write float32 samples instead of the original type.")
+@device_option
+@force_option
+@json_option
+@common_options
+def resample(input: Path, output: Path, wavelengths: Optional[str], like: Optional[Path],
+             srf: Optional[Path], extrapolate: bool, fmt: Optional[str],
+             interleave: Optional[str], dtype: Optional[str], device: str, force: bool,
+             as_json: bool, quiet: bool) -> None:
+    """Decode a .hnr at other wavelengths, or onto another sensor's bands.
+
+    Between two stored bands the spectrum follows the line through them or the cubic through
+    them and their outer neighbours, whichever predicts the decoded bands there better, so any
+    wavelength in the encoded range can be produced; at a stored band's own wavelength the
+    result is exactly what decompress gives. Give exactly one of --wavelengths, --like, --srf.
+    A response that reaches past the encoded range is cut there and renormalised. The output
+    keeps the georeference, units and sample type (or --dtype float32).
+
+    \b
+    Examples:
+      hinerc resample scene.hnr -o every5nm.hdr --wavelengths 400:2500:5
+      hinerc resample scene.hnr -o three.tif --wavelengths 450,550,650.5
+      hinerc resample aviris.hnr -o as_enmap.tif --like enmap_scene.tif
+      hinerc resample aviris.hnr -o sentinel2.tif --srf s2a_responses.csv --dtype float32
+    """
+    import time
+
+    from hinerc import api, batch
+
+    _show_warnings(quiet)
+    if sum(x is not None for x in (wavelengths, like, srf)) != 1:
+        raise click.UsageError("give exactly one of --wavelengths, --like or --srf")
+    devices = batch.parse_devices(device)
+    t0 = time.perf_counter()
+    cube = api.resample(input, output, wavelengths=wavelengths, like=like, srf=srf,
+                        extrapolate=extrapolate, format=fmt, interleave=interleave, dtype=dtype,
+                        device=devices[0], force=force)
+    secs = time.perf_counter() - t0
+    wl = cube.wavelengths_nm
+    if as_json:
+        click.echo(_dump({"input": str(input), "output": str(output), "shape": list(cube.shape),
+                          "dtype": cube.dtype.name, "wavelengths_nm": wl.tolist(),
+                          "fwhm_nm": cube.fwhm_nm.tolist() if cube.fwhm_nm is not None else None,
+                          "seconds": round(secs, 3)}))
+    elif not quiet:
+        h, w, c = cube.shape
+        click.echo(f"{output}: {h}×{w}×{c} {cube.dtype.name}, {wl.min():.2f}–{wl.max():.2f} nm, "
+                   f"{secs:.1f} s")
 
 
 def _is_batch(inputs: tuple[Path, ...], output: Optional[Path], out_dir: Optional[Path],
@@ -461,6 +536,7 @@ def _format_info(d: dict) -> str:
                       f"{'-'.join(map(str, cfg['channels']))}, strides "
                       f"{'·'.join(map(str, cfg['strides']))}, "
                       f"{'/'.join(map(str, d['quant_bits']))}-bit"),
+            ("resample", "yes: " + d["resample_note"] if d["resample"] else d["resample_note"]),
             ("PSNR at encode", psnr),
             ("encode", f"{d['encode_seconds']} s on {d['device']}, {d['epochs']} epochs, "
                        f"seed {d['seed']}, hinerc {d['hinerc_version']}"),

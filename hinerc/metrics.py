@@ -70,3 +70,32 @@ def mean_psnr(original: np.ndarray, decoded: np.ndarray,
     acc = PsnrAccumulator(original.shape[2])
     acc.add(original, decoded, nodata)
     return acc.mean_psnr()
+
+
+def global_psnr(original: np.ndarray, decoded: np.ndarray,
+                nodata: Optional[np.ndarray] = None) -> float:
+    """PSNR (dB) over all real samples at once, peak = the cube's max − min."""
+    real = ~nodata if nodata is not None else np.ones(original.shape, bool)
+    o = original[real].astype(np.float64)
+    d = decoded[real].astype(np.float64)
+    mse = float(np.mean((o - d) ** 2))
+    peak = float(o.max() - o.min())
+    return float("inf") if mse == 0 else 10.0 * np.log10(peak * peak / mse)
+
+
+def mean_sam_degrees(original: np.ndarray, decoded: np.ndarray,
+                     nodata: Optional[np.ndarray] = None) -> float:
+    """Mean spectral angle (degrees) between original and decoded pixel spectra.
+
+    Pixels with any no-data sample, and zero spectra, are left out.
+    """
+    o = original.reshape(-1, original.shape[2]).astype(np.float64)
+    d = decoded.reshape(-1, decoded.shape[2]).astype(np.float64)
+    keep = np.ones(o.shape[0], bool)
+    if nodata is not None:
+        keep &= ~nodata.reshape(-1, nodata.shape[2]).any(axis=1)
+    o, d = o[keep], d[keep]
+    norms = np.linalg.norm(o, axis=1) * np.linalg.norm(d, axis=1)
+    ok = norms > 0
+    cos = np.clip((o[ok] * d[ok]).sum(axis=1) / norms[ok], -1.0, 1.0)
+    return float(np.degrees(np.arccos(cos)).mean()) if cos.size else float("nan")

@@ -33,12 +33,14 @@ HEAD_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("dtype", "B", "sample type, index into (" + ", ".join(SUPPORTED_DTYPES) + ")"),
     ("n_coded", "I", "bands represented by the network (have an embedding)"),
     ("band_param_bytes", "B", "4 or 8: width of the float offsets/scales in BAND"),
-    ("flags", "B", "bit 0: samples may be no-data; bit 1: tiled file (TILE section); others 0"),
+    ("flags", "B", "bit 0: samples may be no-data; bit 1: tiled file (TILE section); "
+                   "bit 2: not to be resampled (`--no-resample`); others 0"),
 )
 _HEAD_STRUCT = struct.Struct("<" + "".join(code for _, code, _ in HEAD_FIELDS))
 
 FLAG_NODATA = 1
 FLAG_TILED = 2
+FLAG_NO_RESAMPLE = 4
 
 
 @dataclass
@@ -67,7 +69,7 @@ class HnrHeader:
         h = cls(**values)
         if min(h.height, h.width, h.bands) < 1:
             raise CorruptFileError("header declares an empty cube")
-        if h.flags & ~(FLAG_NODATA | FLAG_TILED):
+        if h.flags & ~(FLAG_NODATA | FLAG_TILED | FLAG_NO_RESAMPLE):
             raise CorruptFileError("unknown header flags")
         if h.n_coded > h.bands:
             raise CorruptFileError("header declares more coded bands than bands")

@@ -25,6 +25,11 @@ SUPPORTED_DTYPES = (
     "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float32", "float64",
 )
 
+#: ENVI header fields that hold one value per band (or band numbers): meaningless on new bands.
+PER_BAND_ENVI = ("band names", "bbl", "wavelength", "fwhm", "data gain values",
+                 "data offset values", "data reflectance gain values",
+                 "data reflectance offset values", "default bands", "spectra names")
+
 
 @dataclass
 class Cube:
@@ -161,6 +166,33 @@ class Cube:
             if kwargs.get(k) is not None:
                 kwargs[k] = np.asarray(kwargs[k])
         return cls(data=data, **kwargs)
+
+    def with_bands(self, data: np.ndarray, wavelengths_nm: Optional[np.ndarray],
+                   fwhm_nm: Optional[np.ndarray], band_names: Optional[list[str]]) -> "Cube":
+        """This cube's georeference and units around a new set of bands.
+
+        Per-band metadata is replaced by the arguments; per-band fields carried in ``extra``
+        (GDAL band tags, ENVI gain values, default bands...) are dropped, except scales, offsets
+        and units common to every band, which are kept for the new bands.
+        """
+        k = data.shape[2] if data.ndim == 3 else 1
+        extra = {ns: dict(v) if isinstance(v, dict) else v for ns, v in self.extra.items()}
+        gdal = extra.get("gdal")
+        if isinstance(gdal, dict):
+            gdal.pop("band_tags", None)
+            for key in ("scales", "offsets", "units"):
+                vals = gdal.get(key)
+                if vals and all(v == vals[0] for v in vals):
+                    gdal[key] = [vals[0]] * k
+                else:
+                    gdal.pop(key, None)
+        envi = extra.get("envi")
+        if isinstance(envi, dict):
+            for key in PER_BAND_ENVI:
+                envi.pop(key, None)
+        return dataclasses.replace(self, data=data, wavelengths_nm=wavelengths_nm,
+                                   fwhm_nm=fwhm_nm, band_names=band_names, bad_bands=None,
+                                   extra=extra)
 
     def with_data(self, data: np.ndarray) -> "Cube":
         """A copy of this cube's metadata around new samples of the same band count."""

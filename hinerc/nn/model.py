@@ -9,7 +9,7 @@ Image", ACM MM 2024::
                                                            ◄── GELU ◄── 1×1 stem conv ◄┘
 
 Only the decoder and the per-band embeddings are stored in a ``.hnr``; the encoder MLP exists
-to train them. State-dict names match :meth:`hinerc.format.header.ModelConfig.tensor_specs`.
+to train them (it is not stored: it aliases between bands, see :mod:`hinerc.spectral`). State-dict names match :meth:`hinerc.format.header.ModelConfig.tensor_specs`.
 """
 
 from __future__ import annotations
@@ -94,18 +94,30 @@ class Decoder(nn.Module):
         return {k: v.detach().cpu().numpy().astype(np.float32) for k, v in self.state_dict().items()}
 
 
-@torch.no_grad()
 def decode_bands(cfg: ModelConfig, tensors: dict[str, np.ndarray], height: int, width: int,
                  device: str = "cpu", batch: int = 16) -> np.ndarray:
     """Run the stored decoder on the stored embeddings; returns N×H×W float32 in [0, 1]."""
-    dec = Decoder(cfg)
-    dec.load_numpy(tensors)
-    dec.to(device).eval()
-    emb = torch.from_numpy(np.ascontiguousarray(tensors["embeddings"], dtype=np.float32))
-    n = emb.shape[0]
-    out = np.empty((n, height, width), dtype=np.float32)
-    t, l = cfg.crop_top, cfg.crop_left
-    for i in range(0, n, batch):
-        y = dec(emb[i: i + batch].to(device))[:, 0, t: t + height, l: l + width]
-        out[i: i + batch] = y.float().cpu().numpy()
-    return out
+    return BandDecoder(cfg, tensors, height, width, device)(tensors["embeddings"], batch)
+
+
+class BandDecoder:
+    """The stored decoder, loaded once, applied to any embeddings (stored or interpolated)."""
+
+    def __init__(self, cfg: ModelConfig, tensors: dict[str, np.ndarray], height: int, width: int,
+                 device: str = "cpu"):
+        self.cfg, self.height, self.width, self.device = cfg, height, width, device
+        self.net = Decoder(cfg)
+        self.net.load_numpy(tensors)
+        self.net.to(device).eval()
+
+    @torch.no_grad()
+    def __call__(self, embeddings: np.ndarray, batch: int = 16) -> np.ndarray:
+        """N×E×fh×fw embeddings → N×H×W float32 images in [0, 1]."""
+        emb = torch.from_numpy(np.ascontiguousarray(embeddings, dtype=np.float32))
+        n = emb.shape[0]
+        out = np.empty((n, self.height, self.width), dtype=np.float32)
+        t, l = self.cfg.crop_top, self.cfg.crop_left
+        for i in range(0, n, batch):
+            y = self.net(emb[i: i + batch].to(self.device))
+            out[i: i + batch] = y[:, 0, t: t + self.height, l: l + self.width].float().cpu().numpy()
+        return out

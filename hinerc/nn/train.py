@@ -64,7 +64,7 @@ class FitResult:
     loss: float
     psnr_db: float
     restarts: int = 0  # divergence recoveries
-    restarts: int = 0  # divergence recoveries
+    encoder: Optional[dict[str, np.ndarray]] = None  # spectral encoder weights (not stored)
 
 
 def learning_rate(t: float, tc: TrainConfig) -> float:
@@ -183,7 +183,8 @@ def fit(target: np.ndarray, valid: Optional[np.ndarray], coords: np.ndarray, cfg
     encoder.eval()  # the weights are those of the last good epoch
     with torch.no_grad():
         emb = encoder(p).float().cpu().numpy()
-    return FitResult(decoder.numpy_state(), emb, epochs_done, loss_v, psnr, restarts)
+    enc_state = {k: v.detach().cpu().numpy() for k, v in encoder.state_dict().items()}
+    return FitResult(decoder.numpy_state(), emb, epochs_done, loss_v, psnr, restarts, enc_state)
 
 
 def _snapshot(encoder: torch.nn.Module, decoder: torch.nn.Module, opt: torch.optim.Optimizer) -> dict:
