@@ -22,7 +22,7 @@ trapezoid weights, and only the combination weights are computed that densely. P
 response beyond the encoded range are cut off and the rest renormalised; a *centre* outside the
 range is refused unless ``extrapolate`` (then the end interval's line continues).
 
-Numpy and scipy only.
+Numpy only.
 """
 
 from __future__ import annotations
@@ -178,11 +178,12 @@ def read_srf(path: Path) -> TargetBands:
     resp = table[:, 1:].T.copy()
     if np.any(resp < 0):
         raise InputError(f"{path}: negative responses")
-    mass = np.trapezoid(resp, grid, axis=1)
+    tw = _trapezoid_weights(grid)  # (np.trapezoid needs numpy 2)
+    mass = resp @ tw
     if np.any(mass <= 0):
         bad = int(np.nonzero(mass <= 0)[0][0]) + 1
         raise InputError(f"{path}: response column {bad} is zero everywhere")
-    centres = np.trapezoid(resp * grid, grid, axis=1) / mass
+    centres = (resp * grid) @ tw / mass
     fwhm = np.array([_half_max_width(grid, r) for r in resp])
     return TargetBands(centres, fwhm, grid, resp, names=names)
 
