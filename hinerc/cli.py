@@ -277,17 +277,22 @@ class _TrainingProgress:
             self.progress.stop()
 
 
+def cube_output_options(f):  # noqa: ANN001
+    """-f/--format, --interleave and --dtype: how a decoded cube is written."""
+    f = click.option("--dtype", type=click.Choice(["float32"]), default=None,
+                     help="Write float32 samples instead of the original type.")(f)
+    f = click.option("--interleave", type=click.Choice(["bsq", "bil", "bip"]), default=None,
+                     help="ENVI interleave [default: the original one].")(f)
+    return format_option(f)
+
+
 # ----------------------------------------------------------------------------- decompress
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The cube to write, for a single input; its extension picks the format "
                    "(.hdr/.img ENVI, .tif GeoTIFF, .mat, .npy).")
-@format_option
-@click.option("--interleave", type=click.Choice(["bsq", "bil", "bip"]), default=None,
-              help="ENVI interleave [default: the original one].")
-@click.option("--dtype", type=click.Choice(["float32"]), default=None,
-              help="Write float32 samples instead of the original type.")
+@cube_output_options
 @device_option
 @force_option
 @batch_options
@@ -353,11 +358,7 @@ def decompress(inputs: tuple[Path, ...], output: Optional[Path], fmt: Optional[s
                    "column per output band (an optional header row names the bands).")
 @click.option("--extrapolate", is_flag=True,
               help="Allow centres outside the encoded range (the model continues linearly).")
-@format_option
-@click.option("--interleave", type=click.Choice(["bsq", "bil", "bip"]), default=None,
-              help="ENVI interleave [default: the original one].")
-@click.option("--dtype", type=click.Choice(["float32"]), default=None,
-              help="Write float32 samples instead of the original type.")
+@cube_output_options
 @device_option
 @force_option
 @json_option
