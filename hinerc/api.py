@@ -540,21 +540,15 @@ def resample(source: PathLike, output: Optional[PathLike] = None, *,
 def _resample_samples(f: HnrFile, meta: dict, target: Any, extrapolate: bool, out_dt: np.dtype,
                       nodata: Optional[float], device: str) -> np.ndarray:
     """The H×W×K target bands of a plain (untiled) file, in ``out_dt``."""
-    from hinerc.spectral import plan_sampling, resample_bands
+    from hinerc.spectral import resample_bands
 
     wl = np.asarray(meta["wavelengths_nm"], np.float64)
     kinds = f.bands.kinds
-    known = np.nonzero(kinds != 2)[0]
-    if known.size == 0:
-        raise InputError("every band of the file is no-data: there is nothing to resample")
-    knots = np.unique(wl[known])
-    spacing = float(np.median(np.diff(knots))) if knots.size > 1 else 1.0
-    plan = plan_sampling(target, float(knots[0]), float(knots[-1]), spacing, extrapolate)
     stored = _decode_samples(f, nodata, device)
     missing = samples_nodata(stored, nodata)
     missing[:, :, kinds == 2] = True
     values, depends = resample_bands(wl, kinds, stored.astype(np.float64),
-                                     ~missing if missing.any() else None, plan)
+                                     ~missing if missing.any() else None, target, extrapolate)
     if out_dt.kind in "iu":
         info = np.iinfo(out_dt)
         values = np.clip(np.rint(values), info.min, info.max)

@@ -31,11 +31,14 @@ import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 
 from hinerc.errors import InputError
+
+if TYPE_CHECKING:
+    from hinerc.io import Cube
 
 #: Samples per FWHM of the narrowest response, and per median band spacing of the model.
 PER_FWHM = 10
@@ -120,19 +123,13 @@ def parse_wavelengths(text: str) -> TargetBands:
     return TargetBands(values)
 
 
-def target_like(cube_meta: "CubeLike") -> TargetBands:
+def target_like(cube_meta: "Cube") -> TargetBands:
     """The wavelengths (and FWHM when present) of another cube's header."""
     wl = cube_meta.wavelengths_nm
     if wl is None:
         raise InputError("--like: that cube declares no wavelengths")
     names = list(cube_meta.band_names) if cube_meta.band_names else []
     return TargetBands(wl, cube_meta.fwhm_nm, names=names)
-
-
-class CubeLike:  # typing only: anything with these attributes (a hinerc.io.Cube)
-    wavelengths_nm: Optional[np.ndarray]
-    fwhm_nm: Optional[np.ndarray]
-    band_names: Optional[list[str]]
 
 
 def read_srf(path: Path) -> TargetBands:
@@ -394,7 +391,8 @@ def _lagrange(xs: np.ndarray, v: float) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- one plain file
 def resample_bands(wavelengths: np.ndarray, kinds: np.ndarray, decoded: np.ndarray,
-                   valid: Optional[np.ndarray], plan: SamplingPlan) -> tuple[np.ndarray, np.ndarray]:
+                   valid: Optional[np.ndarray], target: TargetBands,
+                   extrapolate: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The target bands of one plain file, in its stored units (before dtype and no-data).
 
     Args:
@@ -402,15 +400,21 @@ def resample_bands(wavelengths: np.ndarray, kinds: np.ndarray, decoded: np.ndarr
         kinds: the file's band kinds (0 coded, 1 constant, 2 no-data).
         decoded: H×W×C float64, the file as ``decompress`` gives it.
         valid: H×W×C boolean of real samples, or ``None``.
-        plan: where to sample and how to combine.
+        target, extrapolate: the bands to produce (planned over the knots' range and spacing).
 
     Returns:
         ``(values, depends)``: H×W×K float64 bands, and a K×C boolean matrix saying which stored
         bands each target band was made from (a pixel that is no-data in one of them is no-data).
     """
     c = kinds.size
-    k = plan.weights.shape[0]
     knots = np.nonzero(kinds != 2)[0]
+    if knots.size == 0:
+        raise InputError("every band of the file is no-data: there is nothing to resample")
+    bands = np.moveaxis(decoded[:, :, knots], 2, 0)
+    vmask = np.moveaxis(valid[:, :, knots], 2, 0) if valid is not None else None
+    model = SpectralModel(wavelengths[knots], bands, vmask)
+    plan = plan_sampling(target, model.lo, model.hi, model.spacing, extrapolate)
+    k = plan.weights.shape[0]
     h, w = decoded.shape[:2]
     combo = np.zeros((k, c))
     points = int(np.count_nonzero(plan.weights, axis=1).max()) == 1
@@ -422,11 +426,6 @@ def resample_bands(wavelengths: np.ndarray, kinds: np.ndarray, decoded: np.ndarr
                 combo[:, hits[0]] += plan.weights[:, j]
                 todo[j] = False
     if todo.any():
-        if knots.size == 0:
-            raise InputError("every band of the file is no-data: there is nothing to resample")
-        bands = np.moveaxis(decoded[:, :, knots], 2, 0)
-        vmask = np.moveaxis(valid[:, :, knots], 2, 0) if valid is not None else None
-        model = SpectralModel(wavelengths[knots], bands, vmask)
         snapped = plan.wavelengths[todo].copy()
         near = np.abs(snapped[:, None] - model.knots[None, :]) <= SNAP_NM
         rows = near.any(axis=1)

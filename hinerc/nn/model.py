@@ -9,7 +9,8 @@ Image", ACM MM 2024::
                                                            ◄── GELU ◄── 1×1 stem conv ◄┘
 
 Only the decoder and the per-band embeddings are stored in a ``.hnr``; the encoder MLP exists
-to train them (it is not stored: it aliases between bands, see :mod:`hinerc.spectral`). State-dict names match :meth:`hinerc.format.header.ModelConfig.tensor_specs`.
+to train them (it is not stored: it aliases between bands, see :mod:`hinerc.spectral`).
+State-dict names match :meth:`hinerc.format.header.ModelConfig.tensor_specs`.
 """
 
 from __future__ import annotations
