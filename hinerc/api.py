@@ -2,12 +2,15 @@
 
 Data flows one way::
 
-    read cube ─► prepare bands ─► size model from R ─► fit network ─► quantize (rate fit)
-      ─► entropy-code ─► decode what was written (PSNR) ─► write .hnr atomically
+    read cube ─► prepare bands ─► fit the model into R bytes ─► entropy-code
+      ─► decode what was written (PSNR) ─► write .hnr atomically
 
-and back: parse + check every CRC ─► entropy-decode ─► dequantize ─► run decoder ─► restore
-bands, dtype, no-data and metadata ─► write cube. torch is imported only where a network runs,
-so :func:`inspect` (``hinerc info``) stays fast.
+where the model is the default low-rank one (:mod:`hinerc.lowrank`: search the rank, code the
+maps with JPEG 2000, fit and quantize the band embeddings) or, with ``arch="hiner"``, the
+published network (size it from R, train, quantize, Huffman-code). And back: parse + check every
+CRC ─► decode the model's sections ─► run the decoder ─► restore bands, dtype, no-data and
+metadata ─► write cube. torch is imported only where a network runs, so :func:`inspect`
+(``hinerc info``) stays fast.
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ from hinerc import __version__
 from hinerc.bands import PreparedCube, nodata_mask, prepare, restore, samples_nodata
 from hinerc.errors import HinercWarning, InputError, OutputExistsError, RateError
 from hinerc.format import container, tiles
-from hinerc.format.container import SECTION_ORDER, HnrFile, json_bytes
-from hinerc.format.header import (FLAG_NO_RESAMPLE, FLAG_NODATA, FLAG_TILED, BandTable, EncodeReport,
-                                  HnrHeader, ModelConfig)
+from hinerc.format.container import LOWRANK_ORDER, SECTION_ORDER, HnrFile, json_bytes
+from hinerc.format.header import (ALL_ARCHS, FLAG_NO_RESAMPLE, FLAG_NODATA, FLAG_TILED, BandTable,
+                                  EncodeReport, HnrHeader, LowRankConfig, ModelConfig)
+from hinerc.format.lowrank import LowRankCode, pack_embeddings, unpack_embeddings
 from hinerc.format.mask import decode_mask, encode_mask
 from hinerc.format.payload import Payload, decode_payload, encode_payload
 from hinerc.format.quant import quantize
@@ -113,10 +117,10 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def _fixed_bytes(header: HnrHeader, meta: dict, prep: PreparedCube, mask: bytes,
-                 report: Optional[EncodeReport]) -> int:
-    """Exact bytes of every section but MODL and the payload ones (QPRM, HUFF, DATA), framing
-    of all sections included."""
-    n = container.PREAMBLE_SIZE + 12 * len(SECTION_ORDER)
+                 report: Optional[EncodeReport], order: tuple[str, ...] = SECTION_ORDER) -> int:
+    """Exact bytes of every section but MODL and the model's own ones (QPRM, HUFF, DATA or
+    SPEC, MAPS), framing of all sections of ``order`` included."""
+    n = container.PREAMBLE_SIZE + 12 * len(order)
     n += len(header.to_bytes()) + len(json_bytes(meta))
     n += len(prep.table.to_bytes(prep.param_bytes)) + len(mask)
     n += len(json_bytes(report.to_dict() if report is not None else {}))
@@ -129,7 +133,8 @@ DEFAULT_TILE = 256
 
 
 def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *,
-             bpppb: float = 0.2, effort: int = 5, epochs: Optional[int] = None, seed: int = 0,
+             bpppb: float = 0.2, effort: int = 5, arch: str = "lowrank",
+             epochs: Optional[int] = None, seed: int = 0,
              device: str = "auto", bands_per_step: Optional[int] = None,
              lr: Optional[float] = None, time_limit: Optional[float] = None,
              tile: int = DEFAULT_TILE, jobs: int = 1, format: Optional[str] = None,
@@ -142,15 +147,18 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         source: a :class:`~hinerc.io.Cube` or a path to any cube hinerc reads.
         output: the ``.hnr`` to write; ``None`` only measures.
         bpppb: target rate: file bytes × 8 / (H·W·C).
-        effort: 1..9, a preset of epochs, bands per step and learning rate
-            (:mod:`hinerc.nn.presets`); the three options below override it.
-        epochs: training epochs (passes over all coded bands).
+        effort: 1..9 (:mod:`hinerc.nn.presets`): for ``lowrank``, how many ranks and embedding
+            steps are tried; for ``hiner``, the epochs, bands per step and learning rate (the
+            three options below override it).
+        arch: ``lowrank`` (default, :mod:`hinerc.lowrank`) or ``hiner`` (the published network).
+        epochs: training epochs (passes over all coded bands); ``hiner`` only.
         seed: seeds every random choice; the same input and seed give the same bytes.
         device: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``.
         bands_per_step: bands per optimizer step (4 with lr 3e-3 matches one band per step at
             lr 1e-3 in a sixth of the time on Jasper Ridge).
         lr: peak learning rate.
-        time_limit: training time budget in seconds: the learning-rate schedule runs on
+        time_limit: encode time budget in seconds. ``lowrank`` stops its rank search there
+            and keeps the best rank so far; for ``hiner`` the learning-rate schedule runs on
             whichever comes first, the epochs or the time, so it decays fully by the limit;
             training stops there and the model so far is written (for a tiled scene the limit
             is shared out between the tiles by their size).
@@ -184,6 +192,11 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     from hinerc.nn.presets import EFFORTS
     if effort not in EFFORTS:
         raise InputError(f"--effort must be 1..9, got {effort}")
+    if arch not in ALL_ARCHS:
+        raise InputError(f"--arch must be one of {', '.join(ALL_ARCHS)}, got {arch!r}")
+    if arch == "lowrank" and (epochs, bands_per_step, lr) != (None, None, None):
+        raise InputError("--epochs, --bands-per-step and --lr train the network of --arch hiner;"
+                         " the lowrank model has none (use --effort)")
     preset = EFFORTS[effort]
     epochs = preset.epochs if epochs is None else epochs
     bands_per_step = preset.bands_per_step if bands_per_step is None else bands_per_step
@@ -194,15 +207,19 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         raise InputError("--time-limit must be a positive number of seconds")
     if tile < 8:
         raise InputError("--tile must be at least 8 pixels")
-    dev = resolve_device(device)
-    tc_args = dict(epochs=epochs, lr=lr, bands_per_step=bands_per_step, seed=seed, device=dev)
+    # lowrank runs on the CPU; an explicit device is still checked (a typo is an error).
+    dev = resolve_device(device) if arch == "hiner" or device not in (None, "", "auto") else "cpu"
+    dev = dev if arch == "hiner" else "cpu"
+    tc_args = dict(epochs=epochs, lr=lr, bands_per_step=bands_per_step, seed=seed, device=dev,
+                   arch=arch, search=preset.search())
 
     h, w, c = cube.shape
     samples = h * w * c
     budget = ratecontrol.target_bytes(bpppb, samples)
     # The report is sized now with placeholder figures of full length; the real ones replace
     # them at the end (a few bytes of difference, well inside the rate tolerance).
-    report = EncodeReport(psnr_db=99.999, encode_seconds=9999.9, device=dev, epochs=epochs,
+    report = EncodeReport(psnr_db=99.999, encode_seconds=9999.9, device=dev,
+                          epochs=epochs if arch == "hiner" else 0,
                           seed=seed, hinerc_version=__version__,
                           source_bits_per_sample=cube.dtype.itemsize * 8)
     meta = cube.metadata_dict()
@@ -213,6 +230,7 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
             enc.header.flags |= FLAG_NO_RESAMPLE
         acc.add(cube.data, enc.restored, nodata_mask(cube))
         epochs_done, values, n_coded = enc.epochs, enc.values, enc.n_coded
+        saturated = enc.saturated
 
         def assemble() -> bytes:
             return enc.assemble(report)
@@ -220,11 +238,13 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         rects = tiles.grid(h, w, tile)
         header = HnrHeader(h, w, c, cube.dtype.name, 0, 4, FLAG_TILED | (
             FLAG_NODATA if cube.nodata is not None else 0) | (0 if resample else FLAG_NO_RESAMPLE))
+        if arch == "hiner":
+            epochs_done = epochs
         outer = (container.PREAMBLE_SIZE + 12 * len(container.TILED_ORDER)
                  + len(header.to_bytes()) + len(json_bytes(meta))
                  + len(json_bytes(report.to_dict())) + 4 + 20 * len(rects))
         blobs: list[tuple[tiles.TileRect, bytes]] = []
-        epochs_done, values, n_coded = epochs, 0, 0
+        epochs_done, values, n_coded = (epochs if arch == "hiner" else 0), 0, 0
 
         def job(rect: tiles.TileRect) -> tuple:
             share = rect.height * rect.width * c / samples
@@ -233,12 +253,14 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
             return (sub, (budget - outer) * share, tc_args,
                     time_limit * share if time_limit else None)
 
-        for rect, (blob_t, restored, ep, vals, nc) in _map_tiles(job, rects, jobs, progress,
-                                                                 stage):
+        saturated = False  # any tile at its finest precision leaves the file short
+        for rect, (blob_t, restored, ep, vals, nc, sat) in _map_tiles(job, rects, jobs, progress,
+                                                                      stage):
             window = cube.data[rect.window()]
             acc.add(window, restored, samples_nodata(window, cube.nodata))
             blobs.append((rect, blob_t))
             epochs_done, values, n_coded = min(epochs_done, ep), values + vals, n_coded + nc
+            saturated = saturated or sat
 
         def assemble() -> bytes:
             return container.to_bytes_tiled(header, meta, tiles.encode_tiles(blobs), report)
@@ -249,8 +271,13 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     report.epochs = epochs_done
     blob = assemble()
     # Never write a file that misses the rate. A cube whose every band is constant or no-data
-    # has nothing to spend bytes on: its file may be smaller, never larger.
-    low = (1 - ratecontrol.TOLERANCE) * budget if n_coded else 0
+    # has nothing to spend bytes on, nor a low-rank model whose every map is already at its
+    # finest quality: its file may be smaller, never larger.
+    low = (1 - ratecontrol.TOLERANCE) * budget if n_coded and not saturated else 0
+    if saturated and n_coded and len(blob) < (1 - ratecontrol.TOLERANCE) * budget:
+        warnings.warn(f"the model is at its finest precision at {len(blob) * 8 / samples:.4f} "
+                      f"bpppb: the file is smaller than the {bpppb:g} bpppb asked",
+                      HinercWarning, stacklevel=2)
     if not n_coded and len(blob) > (1 + ratecontrol.TOLERANCE) * budget:
         raise RateError(f"{bpppb:g} bpppb is below what this cube can reach: its smallest file "
                         f"is {len(blob) * 8 / samples:.4f} bpppb")
@@ -268,13 +295,15 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
 def _encode_tile(sub: Cube, budget: float, tc_args: dict, time_limit: Optional[float],
                  progress: Any = None, stage: Callable[[str], None] = lambda s: None,
                  threads: Optional[int] = None) -> tuple:
-    """Encode one tile as a plain file; returns (bytes, restored samples, epochs, values, coded)."""
+    """Encode one tile as a plain file; returns (bytes, restored samples, epochs, values, coded,
+    saturated)."""
     if threads:
         import torch
         torch.set_num_threads(threads)
     enc = _encode_plain(sub, budget, {"nodata": sub.nodata}, None, tc_args, time_limit,
                         progress, stage)
-    return enc.assemble(None), enc.restored, enc.epochs, enc.values, enc.n_coded
+    return (enc.assemble(None), enc.restored, enc.epochs, enc.values, enc.n_coded,
+            enc.saturated)
 
 
 def _map_tiles(job: Callable[[tiles.TileRect], tuple], rects: list, jobs: int, progress: Any,
@@ -316,15 +345,21 @@ class _Encoded:
     header: HnrHeader
     meta: dict
     table: BandTable
-    model: ModelConfig
-    payload: Payload
+    model: ModelConfig | LowRankConfig
+    payload: Optional[Payload]  # arch hiner
     mask: bytes
     restored: np.ndarray
     epochs: int
     values: int
     n_coded: int
+    lowrank: Optional[LowRankCode] = None  # arch lowrank
+    saturated: bool = False  # lowrank at its finest precision below the budget
 
     def assemble(self, report: Optional[EncodeReport]) -> bytes:
+        if self.lowrank is not None:
+            return container.to_bytes(HnrFile(self.header, self.meta, self.table, self.model,
+                                              None, None, None, self.mask, report,
+                                              lowrank=self.lowrank))
         return container.to_bytes(HnrFile(self.header, self.meta, self.table, self.model,
                                           self.payload.quant, self.payload.tables,
                                           self.payload.streams, self.mask, report))
@@ -334,6 +369,10 @@ def _encode_plain(cube: Cube, budget_bytes: float, meta: dict, report: Optional[
                   tc_args: dict, time_limit: Optional[float], progress: Any,
                   stage: Callable[[str], None]) -> _Encoded:
     """Fit, quantize and entropy-code one (untiled) cube into ``budget_bytes`` (±3%)."""
+    tc_args = dict(tc_args)
+    arch, search = tc_args.pop("arch", "hiner"), tc_args.pop("search", None)
+    if arch == "lowrank":
+        return _encode_lowrank(cube, budget_bytes, meta, report, search, time_limit, stage)
     from hinerc.nn.geometry import choose_geometry
     from hinerc.nn.model import decode_bands
     from hinerc.nn.sizing import config_for_budget, smallest_config
@@ -407,6 +446,51 @@ def _encode_plain(cube: Cube, budget_bytes: float, meta: dict, report: Optional[
                     cfg.stored_values(n_coded), n_coded)
 
 
+def _encode_lowrank(cube: Cube, budget_bytes: float, meta: dict, report: Optional[EncodeReport],
+                    search: Any, time_limit: Optional[float],
+                    stage: Callable[[str], None]) -> _Encoded:
+    """The low-rank model of one (untiled) cube into ``budget_bytes`` (±3%)."""
+    from hinerc import lowrank
+
+    h, w, c = cube.shape
+    prep = prepare(cube)
+    n_coded = int(prep.coords.size)
+    mask = encode_mask(prep.nodata_mask)
+    header = HnrHeader(h, w, c, cube.dtype.name, n_coded, prep.param_bytes,
+                       FLAG_NODATA if cube.nodata is not None else 0)
+    fixed = _fixed_bytes(header, meta, prep, mask, report, LOWRANK_ORDER)
+    saturated = False
+    if n_coded == 0:
+        code = lowrank.constant_code(prep.target)
+    else:
+        room = budget_bytes - fixed - len(json_bytes(LowRankConfig(rank=255).to_dict()))
+        def on_trial(t: Any) -> None:
+            stage(f"rank {t.rank}: {t.psnr_db:.2f} dB ({t.size:,} bytes of maps and embeddings)")
+
+        try:
+            best = lowrank.encode(prep.target, prep.valid, prep.table.scales[prep.table.coded],
+                                  int(room), search, time_limit, on_trial)
+        except RateError:
+            need = fixed + lowrank.min_bytes(n_coded)
+            raise RateError(f"{budget_bytes * 8 / (h * w * c):.4g} bpppb is below what this "
+                            f"cube can reach: the side information and the smallest model need "
+                            f"about {need * 8 / (h * w * c):.4f} bpppb") from None
+        code = best.code
+        saturated = best.finest and best.size < (1 - ratecontrol.TOLERANCE) * room
+        if report is not None:
+            report.extra["rank"] = code.rank
+    cfg = LowRankConfig(rank=code.rank)
+    # Decode exactly what will be written, as decompress will, and measure it.
+    stage("decoding to measure quality")
+    centres, steps, weights = unpack_embeddings(pack_embeddings(code.centres, code.steps,
+                                                                code.weights), code.rank, n_coded)
+    code = LowRankCode(code.rank, centres, steps, weights, code.maps)
+    decoded = lowrank.reconstruct(code, h, w, n_coded)
+    restored = restore(prep.table, decoded, prep.nodata_mask, cube.dtype.name, cube.nodata, h, w)
+    return _Encoded(header, meta, prep.table, cfg, None, mask, restored, 0,
+                    cfg.stored_values(n_coded), n_coded, lowrank=code, saturated=saturated)
+
+
 def _describe(cfg: ModelConfig) -> str:
     return (f"embedding {cfg.embed_channels}×{cfg.embed_h}×{cfg.embed_w}, "
             f"channels {'-'.join(map(str, cfg.channels))}, strides {'·'.join(map(str, cfg.strides))}")
@@ -430,15 +514,20 @@ def decode_file(f: HnrFile, device: str = "cpu") -> Cube:
 
 def _decode_samples(f: HnrFile, nodata: Optional[float], device: str) -> np.ndarray:
     """The H×W×C samples of a plain (untiled) file."""
-    from hinerc.nn.model import decode_bands
-
     hd = f.header
-    specs = f.model.tensor_specs(hd.n_coded)
-    tensors = decode_payload(specs, Payload(f.quant, f.tables, f.streams))
-    if hd.n_coded:
-        decoded = decode_bands(f.model, tensors, hd.height, hd.width, device=device)
+    if f.lowrank is not None:
+        from hinerc.lowrank import reconstruct
+
+        decoded = reconstruct(f.lowrank, hd.height, hd.width, hd.n_coded)
     else:
-        decoded = np.empty((0, hd.height, hd.width), np.float32)
+        specs = f.model.tensor_specs(hd.n_coded)
+        tensors = decode_payload(specs, Payload(f.quant, f.tables, f.streams))
+        if hd.n_coded:
+            from hinerc.nn.model import decode_bands
+
+            decoded = decode_bands(f.model, tensors, hd.height, hd.width, device=device)
+        else:
+            decoded = np.empty((0, hd.height, hd.width), np.float32)
     n_mask = int((f.bands.kinds != 2).sum())
     mask = decode_mask(f.mask, (hd.height, hd.width, n_mask))
     return restore(f.bands, decoded, mask, hd.dtype, nodata, hd.height, hd.width)
@@ -596,8 +685,9 @@ def inspect_hnr(path: PathLike) -> dict[str, Any]:
         "resample_note": _resample_status(f) or "interpolates the decoded bands (costs no byte)",
         "model_values": sum(t.model.stored_values(t.header.n_coded) for t in plain),
         "model_config": first.to_dict(),
-        "quant_bits": sorted({q.bits for t in plain for q in t.quant}),
-        "payload_bytes": sum(t.section_sizes.get("DATA", 0) for t in plain),
+        "quant_bits": sorted({q.bits for t in plain for q in (t.quant or [])}),
+        "payload_bytes": sum(t.section_sizes.get(tag, 0) for t in plain
+                             for tag in ("DATA", "SPEC", "MAPS")),
         "sections": f.section_sizes,
         "psnr_db": report.psnr_db,
         "encode_seconds": report.encode_seconds,

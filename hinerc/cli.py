@@ -157,17 +157,24 @@ def cli() -> None:
               show_default=True, metavar="BITS",
               help="Target rate: file size in bits per pixel per band (±3%).")
 @click.option("-e", "--effort", type=click.IntRange(1, 9), default=5, show_default=True,
-              help="Training effort preset: 1 fastest … 9 best (epochs, bands per step, "
-                   "learning rate); the three options below override it.")
+              help="Effort preset: 1 fastest … 9 best (lowrank: ranks and steps searched; "
+                   "hiner: epochs, bands per step, learning rate).")
+@click.option("--arch", type=click.Choice(["lowrank", "hiner"]), default="lowrank",
+              show_default=True,
+              help="Model: lowrank (band embeddings mixing JPEG 2000-coded feature maps) or "
+                   "hiner (the published network, for reproduction).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="Training epochs (passes over all bands) [default: from --effort].")
+              help="--arch hiner: training epochs (passes over all bands) "
+                   "[default: from --effort].")
 @click.option("--bands-per-step", type=click.IntRange(min=1), default=None,
-              help="Bands per optimizer step [default: from --effort].")
+              help="--arch hiner: bands per optimizer step [default: from --effort].")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Peak learning rate, warm-up then cosine decay [default: from --effort].")
+              help="--arch hiner: peak learning rate, warm-up then cosine decay "
+                   "[default: from --effort].")
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              metavar="SECONDS", help="Training time budget: the learning-rate schedule decays "
-                                      "by then, training stops and the model so far is written.")
+              metavar="SECONDS", help="Encode time budget: lowrank stops its rank search, hiner "
+                                      "its training (the schedule decays by then); the best "
+                                      "model so far is written.")
 @click.option("--tile", type=click.IntRange(min=8), default=256, show_default=True,
               metavar="PIXELS", help="Cut larger scenes into tiles of at most PIXELS × PIXELS, "
                                      "fitted separately (memory is bounded by the tile).")
@@ -184,14 +191,16 @@ def cli() -> None:
 @json_option
 @common_options
 def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, effort: int,
-             epochs: Optional[int], bands_per_step: Optional[int], lr: Optional[float],
+             arch: str, epochs: Optional[int], bands_per_step: Optional[int], lr: Optional[float],
              time_limit: Optional[float], tile: int, no_resample: bool, seed: int, device: str,
              fmt: Optional[str], var: Optional[str], force: bool, out_dir: Optional[Path],
              jobs: int, scheduler: Optional[str], as_json: bool, quiet: bool) -> None:
     """Compress cubes into .hnr files of a given size.
 
-    Fits a small network to each INPUT, quantizes it, entropy-codes it and writes one
-    self-contained .hnr whose size is --bpppb bits per sample (±3%). Files are written
+    Fits a model to each INPUT and writes one self-contained .hnr whose size is --bpppb bits
+    per sample (±3%). The default model (--arch lowrank) mixes a few feature maps, coded with
+    JPEG 2000, by a small per-band embedding, searching the number of maps for the best
+    quality; --arch hiner trains the published HINER network instead. Files are written
     atomically: on any error or Ctrl-C nothing partial is left behind.
 
     With several inputs (or --out-dir, --jobs, --scheduler), existing outputs are skipped
@@ -201,7 +210,8 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     \b
     Examples:
       hinerc compress scene.hdr -o scene.hnr --bpppb 0.2
-      hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --effort 9 --device cuda
+      hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --effort 9
+      hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --arch hiner --device cuda
       hinerc compress big.hdr -o big.hnr --bpppb 0.1 --effort 1 --time-limit 60
       hinerc compress cube.mat --var hsi -o cube.hnr --quiet
       hinerc compress scenes/*.hdr --out-dir out/ --jobs 2
@@ -212,7 +222,7 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
 
     _show_warnings(quiet)
     devices = batch.parse_devices(device)
-    options = dict(bpppb=bpppb, effort=effort, epochs=epochs, seed=seed,
+    options = dict(bpppb=bpppb, effort=effort, arch=arch, epochs=epochs, seed=seed,
                    bands_per_step=bands_per_step, lr=lr,
                    time_limit=time_limit, tile=tile, format=fmt, var=var,
                    resample=not no_resample)
@@ -531,19 +541,27 @@ def _format_info(d: dict) -> str:
             ("rate", f"{d['bpppb']:.4f} bpppb"),
             ("compression", f"{d['compression_ratio']:.1f}:1 against "
                             f"{d['source_bits_per_sample']} bits per sample"),
-            ("model", f"{d['arch']}, {d['model_values']:,} stored values, "
-                      f"{'first tile: ' if d['tiles'] > 1 else ''}embedding "
-                      f"{cfg['embed_channels']}×{cfg['embed_h']}×{cfg['embed_w']}, channels "
-                      f"{'-'.join(map(str, cfg['channels']))}, strides "
-                      f"{'·'.join(map(str, cfg['strides']))}, "
-                      f"{'/'.join(map(str, d['quant_bits']))}-bit"),
+            ("model", _fmt_model(d, cfg)),
             ("resample", "yes: " + d["resample_note"] if d["resample"] else d["resample_note"]),
             ("PSNR at encode", psnr),
-            ("encode", f"{d['encode_seconds']} s on {d['device']}, {d['epochs']} epochs, "
+            ("encode", f"{d['encode_seconds']} s on {d['device']}, "
+                       f"{str(d['epochs']) + ' epochs, ' if d['arch'] == 'hiner' else ''}"
                        f"seed {d['seed']}, hinerc {d['hinerc_version']}"),
         ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _fmt_model(d: dict, cfg: dict) -> str:
+    first = "first tile: " if d["tiles"] > 1 else ""
+    if d["arch"] == "lowrank":
+        return (f"lowrank, {first}{cfg['rank']} feature maps (JPEG 2000, "
+                f"{d['sections'].get('MAPS', 0):,} bytes) mixed by per-band embeddings "
+                f"({d['model_values']:,} values, {d['sections'].get('SPEC', 0):,} bytes)")
+    return (f"{d['arch']}, {d['model_values']:,} stored values, {first}embedding "
+            f"{cfg['embed_channels']}×{cfg['embed_h']}×{cfg['embed_w']}, channels "
+            f"{'-'.join(map(str, cfg['channels']))}, strides "
+            f"{'·'.join(map(str, cfg['strides']))}, {'/'.join(map(str, d['quant_bits']))}-bit")
 
 
 def main(argv: Optional[list[str]] = None) -> None:

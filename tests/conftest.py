@@ -32,7 +32,7 @@ def tiny_cube() -> Cube:
 def tiny_hnr(tmp_path_factory) -> Path:
     import hinerc
     path = tmp_path_factory.mktemp("hnr") / "tiny.hnr"
-    hinerc.compress(make_cube(), path, bpppb=4.0, epochs=2, seed=0)
+    hinerc.compress(make_cube(), path, bpppb=4.0, arch="hiner", epochs=2, seed=0)
     return path
 
 

@@ -15,7 +15,7 @@ from conftest import make_cube
 
 def test_roundtrip_keeps_shape_dtype_metadata(tmp_path):
     cube = make_cube()
-    res = hinerc.compress(cube, tmp_path / "c.hnr", bpppb=4.0, epochs=3)
+    res = hinerc.compress(cube, tmp_path / "c.hnr", bpppb=4.0, arch="hiner", epochs=3)
     assert 0.97 * 4.0 <= (tmp_path / "c.hnr").stat().st_size * 8 / cube.data.size <= 1.03 * 4.0
     out = hinerc.decompress(tmp_path / "c.hnr")
     assert out.shape == cube.shape and out.dtype == cube.dtype
@@ -28,8 +28,8 @@ def test_roundtrip_keeps_shape_dtype_metadata(tmp_path):
 def test_same_seed_same_bytes_except_report(tmp_path):
     cube = make_cube()
     a, b = tmp_path / "a.hnr", tmp_path / "b.hnr"
-    hinerc.compress(cube, a, bpppb=4.0, epochs=2, seed=7)
-    hinerc.compress(cube, b, bpppb=4.0, epochs=2, seed=7)
+    hinerc.compress(cube, a, bpppb=4.0, arch="hiner", epochs=2, seed=7)
+    hinerc.compress(cube, b, bpppb=4.0, arch="hiner", epochs=2, seed=7)
     sa, sb = container.split_sections(a.read_bytes()), container.split_sections(b.read_bytes())
     for tag in sa:
         if tag != "RPRT":
@@ -44,7 +44,7 @@ def test_nodata_constant_and_empty_bands_restored_exactly(tmp_path):
     data[3:6, 4:9, 2] = -9999
     data[:, :, 7] = -9999              # a band with no real sample
     cube = Cube(data, wavelengths_nm=cube.wavelengths_nm, nodata=-9999)
-    hinerc.compress(cube, tmp_path / "n.hnr", bpppb=6.0, epochs=2)
+    hinerc.compress(cube, tmp_path / "n.hnr", bpppb=6.0, arch="hiner", epochs=2)
     f = container.read_file(tmp_path / "n.hnr")
     assert list(f.bands.kinds[[2, 7]]) == [1, 2] and f.header.n_coded == 8
     out = hinerc.decompress(tmp_path / "n.hnr").data
@@ -58,7 +58,7 @@ def test_dtypes_roundtrip(tmp_path, dtype):
     cube = make_cube(dtype=np.float64)
     data = cube.data / cube.data.max() * (200 if dtype == np.uint8 else 3000)
     cube = Cube(data.astype(dtype), wavelengths_nm=cube.wavelengths_nm)
-    hinerc.compress(cube, tmp_path / "d.hnr", bpppb=8.0, epochs=2)
+    hinerc.compress(cube, tmp_path / "d.hnr", bpppb=8.0, arch="hiner", epochs=2)
     out = hinerc.decompress(tmp_path / "d.hnr")
     assert out.dtype == np.dtype(dtype)
     if np.dtype(dtype).kind in "iu":  # rounded, inside the band's range
@@ -69,7 +69,7 @@ def test_nan_refused(tmp_path):
     data = make_cube(dtype=np.float32).data
     data[0, 0, 0] = np.nan
     with pytest.raises(InputError, match="NaN"):
-        hinerc.compress(Cube(data), tmp_path / "x.hnr", bpppb=4.0, epochs=1)
+        hinerc.compress(Cube(data), tmp_path / "x.hnr", bpppb=4.0, arch="hiner", epochs=1)
     assert not (tmp_path / "x.hnr").exists()
 
 
@@ -77,12 +77,12 @@ def test_existing_output_refused_and_input_never_overwritten(tmp_path, tiny_hnr)
     existing = tmp_path / "e.hnr"
     existing.write_bytes(b"keep")
     with pytest.raises(OutputExistsError):
-        hinerc.compress(make_cube(), existing, bpppb=4.0, epochs=1)
+        hinerc.compress(make_cube(), existing, bpppb=4.0, arch="hiner", epochs=1)
     assert existing.read_bytes() == b"keep"
     src = tmp_path / "cube.npy"
     np.save(src, make_cube().data)
     with pytest.raises(OutputExistsError, match="input"):
-        hinerc.compress(src, src, bpppb=4.0, epochs=1, force=True)
+        hinerc.compress(src, src, bpppb=4.0, arch="hiner", epochs=1, force=True)
     with pytest.raises(OutputExistsError, match="input"):
         hinerc.decompress(tiny_hnr, tiny_hnr, force=True)
 

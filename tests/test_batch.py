@@ -9,7 +9,7 @@ from hinerc.cli import cli
 
 from conftest import make_cube
 
-RATE = ["--bpppb", "4", "--epochs", "1", "--quiet"]
+RATE = ["--bpppb", "4", "--arch", "hiner", "--epochs", "1", "--quiet"]
 
 
 @pytest.fixture

@@ -38,7 +38,7 @@ def test_version(runner):
 def test_sample_roundtrip(runner, tmp_path, sample_hdr):
     hnr, dec = tmp_path / "s.hnr", tmp_path / "s_dec.hdr"
     r = runner.invoke(cli, ["compress", str(sample_hdr), "-o", str(hnr), "--bpppb", "0.5",
-                            "--epochs", "2", "--quiet"])
+                            "--arch", "hiner", "--epochs", "2", "--quiet"])
     assert r.exit_code == 0, r.output
     assert r.stdout == ""
     r = runner.invoke(cli, ["info", str(hnr), "--json"])
@@ -64,12 +64,12 @@ def test_sample_roundtrip(runner, tmp_path, sample_hdr):
 def test_compress_json_and_closing_line(runner, tmp_path, sample_hdr):
     out = tmp_path / "j.hnr"
     r = runner.invoke(cli, ["compress", str(sample_hdr), "-o", str(out), "--bpppb", "1",
-                            "--epochs", "1", "--json", "--quiet"])
+                            "--arch", "hiner", "--epochs", "1", "--json", "--quiet"])
     assert r.exit_code == 0
     d = json.loads(r.stdout)
     assert d["size_bytes"] == out.stat().st_size
     r = runner.invoke(cli, ["compress", str(sample_hdr), "-o", str(out), "--bpppb", "1",
-                            "--epochs", "1", "--force"])
+                            "--arch", "hiner", "--epochs", "1", "--force"])
     assert r.exit_code == 0
     assert "bpppb" in r.stdout and "PSNR" in r.stdout and "dB" in r.stdout
 
@@ -162,7 +162,7 @@ def test_enmap_geotiff_roundtrip(runner, tmp_path):
     src = SHARED_DATA / "enmap_potsdam" / "images" / "enmap_potsdam_tile_160_64.tif"
     hnr, out = tmp_path / "e.hnr", tmp_path / "e.tif"
     assert runner.invoke(cli, ["compress", str(src), "-o", str(hnr), "--bpppb", "1",
-                               "--epochs", "1", "--quiet"]).exit_code == 0
+                               "--arch", "hiner", "--epochs", "1", "--quiet"]).exit_code == 0
     assert runner.invoke(cli, ["decompress", str(hnr), "-o", str(out), "--quiet"]).exit_code == 0
     a, b = read_cube(src), read_cube(out)
     assert b.crs == a.crs and b.transform == a.transform and b.nodata == -32768
@@ -176,7 +176,7 @@ def test_mat_roundtrip(runner, tmp_path):
     src = SHARED_DATA / "muufl_gulfport" / "an_hsi_img_for_tgt_det_demo.mat"
     hnr, out = tmp_path / "m.hnr", tmp_path / "m.mat"
     assert runner.invoke(cli, ["compress", str(src), "-o", str(hnr), "--bpppb", "2",
-                               "--epochs", "1", "--quiet"]).exit_code == 0
+                               "--arch", "hiner", "--epochs", "1", "--quiet"]).exit_code == 0
     assert runner.invoke(cli, ["decompress", str(hnr), "-o", str(out), "--quiet"]).exit_code == 0
     a, b = read_cube(src), read_cube(out)
     assert b.shape == a.shape == (36, 36, 72) and b.dtype == a.dtype
@@ -187,7 +187,7 @@ def test_ctrl_c_leaves_nothing(tmp_path, sample_hdr):
     import signal
     import time
     p = subprocess.Popen([sys.executable, "-m", "hinerc", "compress", str(sample_hdr), "-o",
-                          str(tmp_path / "out.hnr"), "--bpppb", "0.5", "--epochs", "500"],
+                          str(tmp_path / "out.hnr"), "--bpppb", "0.5", "--arch", "hiner", "--epochs", "500"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     time.sleep(6)
     p.send_signal(signal.SIGINT)

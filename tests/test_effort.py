@@ -18,7 +18,7 @@ def _rate_ok(res, rate):
 @pytest.mark.parametrize("level", sorted(EFFORTS))
 def test_each_effort_runs_its_epochs(tmp_path, level):
     cube = make_cube(h=12, w=12, c=8)
-    res = hinerc.compress(cube, tmp_path / "e.hnr", bpppb=8.0, effort=level)
+    res = hinerc.compress(cube, tmp_path / "e.hnr", bpppb=8.0, effort=level, arch="hiner")
     assert res.epochs == EFFORTS[level].epochs
     assert hinerc.inspect(tmp_path / "e.hnr")["epochs"] == EFFORTS[level].epochs
     assert _rate_ok(res, 8.0)
@@ -30,13 +30,13 @@ def test_efforts_are_ordered():
 
 
 def test_epochs_override_effort(tmp_path):
-    res = hinerc.compress(make_cube(), tmp_path / "o.hnr", bpppb=4.0, effort=9, epochs=2)
+    res = hinerc.compress(make_cube(), tmp_path / "o.hnr", bpppb=4.0, effort=9, arch="hiner", epochs=2)
     assert res.epochs == 2
 
 
 def test_time_limit_stops_training_and_writes(tmp_path):
     res = hinerc.compress(make_cube(h=40, w=40, c=24), tmp_path / "t.hnr", bpppb=2.0, effort=9,
-                          time_limit=1.0)
+                          arch="hiner", time_limit=1.0)
     assert 1 <= res.epochs < EFFORTS[9].epochs
     assert (tmp_path / "t.hnr").exists() and _rate_ok(res, 2.0)
     assert res.psnr_db > 0
@@ -46,7 +46,7 @@ def test_cli_effort(runner, tmp_path):
     import numpy as np
     np.save(tmp_path / "c.npy", make_cube(h=12, w=12, c=8).data)
     r = runner.invoke(cli, ["compress", str(tmp_path / "c.npy"), "-o", str(tmp_path / "c.hnr"),
-                            "--bpppb", "8", "-e", "1", "--json", "--quiet"])
+                            "--bpppb", "8", "-e", "1", "--arch", "hiner", "--json", "--quiet"])
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["epochs"] == EFFORTS[1].epochs
     assert runner.invoke(cli, ["compress", str(tmp_path / "c.npy"), "-e", "10"]).exit_code == 2

@@ -95,7 +95,7 @@ def base_nodata(tmp_path_factory) -> bytes:
     cube.data[2:4, 3:6, :] = -9999
     cube.data[:, :, 4] = -9999
     path = tmp_path_factory.mktemp("hnr") / "nodata.hnr"
-    hinerc.compress(cube, path, bpppb=24.0, epochs=1, seed=0)
+    hinerc.compress(cube, path, bpppb=24.0, arch="hiner", epochs=1, seed=0)
     return Hnr(path.read_bytes())
 
 
@@ -105,7 +105,7 @@ def base_tiled(tmp_path_factory) -> bytes:
     if "tile" not in inspect.signature(hinerc.compress).parameters:
         pytest.skip("this build writes no tiled files")
     path = tmp_path_factory.mktemp("hnr") / "tiled.hnr"
-    hinerc.compress(make_cube(h=24, w=20, c=12, seed=5), path, bpppb=8.0, epochs=1, seed=0,
+    hinerc.compress(make_cube(h=24, w=20, c=12, seed=5), path, bpppb=8.0, arch="hiner", epochs=1, seed=0,
                     tile=12)
     return Hnr(path.read_bytes())
 
@@ -885,7 +885,7 @@ def test_tiled_truncation_and_flips(base_tiled, work, rss0, data):
         buf = base_tiled[:data.draw(st.integers(0, len(base_tiled) - 1))]
     else:
         buf = bytearray(base_tiled)
-        for b in data.draw(st.lists(st.integers(0, 8 * len(buf) - 1), min_size=1, max_size=8)):
+        for b in data.draw(st.lists(st.integers(0, 8 * len(buf) - 1), min_size=1, max_size=8, unique=True)):
             buf[b // 8] ^= 0x80 >> (b % 8)
     assert not check(bytes(buf), work, rss0)
 

@@ -30,10 +30,22 @@ def _one_error_line(r, *needles: str) -> str:
     return lines[0]
 
 
+ARCH_ARGS = {"lowrank": ["--arch", "lowrank", "--effort", "1"],
+             "hiner": ["--arch", "hiner", "--epochs", "1", "--device", "cpu"]}
+_arch = ["lowrank"]
+
+
+@pytest.fixture(params=sorted(ARCH_ARGS), autouse=True)
+def arch(request):
+    """Every case runs with both models: each must refuse or restore the same way."""
+    _arch[0] = request.param
+    return request.param
+
+
 def _compress(runner, src: Path, bpppb: float, *extra: str):
     out = src.parent / (src.stem + ".hnr")
     r = runner.invoke(cli, ["compress", str(src), "-o", str(out), "--bpppb", str(bpppb),
-                            "--epochs", "1", "--device", "cpu", "--quiet", *extra])
+                            *ARCH_ARGS[_arch[0]], "--quiet", *extra])
     return r, out
 
 
@@ -55,6 +67,9 @@ def _roundtrip(runner, src: Path, bpppb: float, out_name: str = "back.npy", exac
         warnings.simplefilter("ignore")
         cube = read_cube(src)
     ratio = hnr.stat().st_size * 8 / cube.data.size / bpppb
+    # These tiny cubes ask 8–64 bpppb: the lowrank model reaches its finest precision below
+    # that and writes a smaller file (with a warning, test_lowrank checks it); never larger.
+    exact = exact and _arch[0] == "hiner"
     assert ratio <= 1.03 and (ratio >= 0.97 or not exact)
     out = src.parent / out_name
     r = runner.invoke(cli, ["decompress", str(hnr), "-o", str(out), "--device", "cpu",

@@ -138,5 +138,5 @@ def test_diverging_compress_writes_nothing(monkeypatch, tmp_path):
     from conftest import make_cube
     _poisoned_forward(monkeypatch, bad_calls=set(range(1, 10000)))
     with pytest.raises(TrainingError):
-        hinerc.compress(make_cube(), tmp_path / "x.hnr", bpppb=4.0, epochs=2)
+        hinerc.compress(make_cube(), tmp_path / "x.hnr", bpppb=4.0, arch="hiner", epochs=2)
     assert list(tmp_path.iterdir()) == []

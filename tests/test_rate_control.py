@@ -20,7 +20,7 @@ def _rate(path, shape):
 def test_bundled_crop_rates(tmp_path, rate):
     cube = read_cube(SAMPLE_HDR)
     out = tmp_path / "c.hnr"
-    res = hinerc.compress(cube, out, bpppb=rate, epochs=1)
+    res = hinerc.compress(cube, out, bpppb=rate, arch="hiner", epochs=1)
     real = _rate(out, cube.shape)
     assert real == pytest.approx(res.bpppb)
     assert 0.97 * rate <= real <= 1.03 * rate
@@ -29,7 +29,7 @@ def test_bundled_crop_rates(tmp_path, rate):
 def test_unreachable_rate_is_an_error(tmp_path):
     out = tmp_path / "x.hnr"
     with pytest.raises(RateError, match="below what this cube can reach"):
-        hinerc.compress(make_cube(), out, bpppb=0.01, epochs=1)
+        hinerc.compress(make_cube(), out, bpppb=0.01, arch="hiner", epochs=1)
     assert not out.exists()
 
 
@@ -48,7 +48,7 @@ def test_fit_bits_lands_budget():
 def test_jasper_ridge_rates(tmp_path, rate):
     cube = read_cube(SHARED_DATA / "jasper_ridge" / "jasperRidge2_R198.hdr")
     out = tmp_path / "j.hnr"
-    hinerc.compress(cube, out, bpppb=rate, epochs=1)
+    hinerc.compress(cube, out, bpppb=rate, arch="hiner", epochs=1)
     assert 0.97 * rate <= _rate(out, cube.shape) <= 1.03 * rate
 
 
@@ -60,5 +60,5 @@ def test_abu_beach_rates(tmp_path, rate):
         warnings.simplefilter("ignore")
         cube = read_cube(SHARED_DATA / "abu_anomaly" / "abu-beach-4.mat")
     out = tmp_path / "a.hnr"
-    hinerc.compress(cube, out, bpppb=rate, epochs=1)
+    hinerc.compress(cube, out, bpppb=rate, arch="hiner", epochs=1)
     assert 0.97 * rate <= _rate(out, cube.shape) <= 1.03 * rate

@@ -182,7 +182,7 @@ def special_hnr(tmp_path_factory):
     cube.data[:, :, 6] = -9999
     cube.data[2:4, 5:9, :] = -9999
     path = tmp_path_factory.mktemp("rs") / "special.hnr"
-    hinerc.compress(cube, path, bpppb=6.0, epochs=3, seed=1)
+    hinerc.compress(cube, path, bpppb=6.0, arch="hiner", epochs=3, seed=1)
     return path
 
 
@@ -215,7 +215,7 @@ def test_between_bands_is_smooth_and_masked(special_hnr):
 def test_tiled_file_resamples(tmp_path):
     cube = make_cube(h=40, w=40, c=16)
     path = tmp_path / "t.hnr"
-    hinerc.compress(cube, path, bpppb=3.0, epochs=2, tile=20)
+    hinerc.compress(cube, path, bpppb=3.0, arch="hiner", epochs=2, tile=20)
     assert hinerc.inspect(path)["tiles"] == 4
     ref = hinerc.decompress(path)
     np.testing.assert_array_equal(hinerc.resample(path, wavelengths=ref.wavelengths_nm).data,
@@ -243,7 +243,7 @@ def test_like_with_fwhm_integrates_and_writes_metadata(tmp_path, tiny_hnr):
 def test_geotiff_output_keeps_georeference(tmp_path):
     src = read_cube(ENMAP_CROP)
     path = tmp_path / "e.hnr"
-    hinerc.compress(src, path, bpppb=2.0, epochs=1)
+    hinerc.compress(src, path, bpppb=2.0, arch="hiner", epochs=1)
     hinerc.resample(path, tmp_path / "e.tif", wavelengths="500:900:50")
     back = read_cube(tmp_path / "e.tif")
     assert back.crs == src.crs and back.transform == src.transform and back.nodata == src.nodata
@@ -254,8 +254,8 @@ def test_geotiff_output_keeps_georeference(tmp_path):
 def test_no_resample_marks_the_file_at_the_same_rate(tmp_path):
     cube = make_cube()
     a, b = tmp_path / "a.hnr", tmp_path / "b.hnr"
-    hinerc.compress(cube, a, bpppb=4.0, epochs=2, seed=3)
-    hinerc.compress(cube, b, bpppb=4.0, epochs=2, seed=3, resample=False)
+    hinerc.compress(cube, a, bpppb=4.0, arch="hiner", epochs=2, seed=3)
+    hinerc.compress(cube, b, bpppb=4.0, arch="hiner", epochs=2, seed=3, resample=False)
     for p in (a, b):  # the spectral model costs nothing: both hold the rate
         assert 0.97 * 4.0 <= p.stat().st_size * 8 / cube.data.size <= 1.03 * 4.0
     assert abs(a.stat().st_size - b.stat().st_size) <= 8  # only the report's timing differs
@@ -274,7 +274,7 @@ def test_choices_and_refusals(tmp_path, tiny_hnr):
         hinerc.resample(tiny_hnr, wavelengths="350,500")
     nowl = Cube(make_cube().data)
     p = tmp_path / "nowl.hnr"
-    hinerc.compress(nowl, p, bpppb=4.0, epochs=1)
+    hinerc.compress(nowl, p, bpppb=4.0, arch="hiner", epochs=1)
     with pytest.raises(InputError, match="no wavelengths"):
         hinerc.resample(p, wavelengths="1,2")
     with pytest.raises(InputError):

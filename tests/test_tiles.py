@@ -35,7 +35,7 @@ def tiled(tmp_path_factory):
     data[10:15, 25:40, :] = -9999  # no-data across a seam (column 30)
     cube = Cube(data, wavelengths_nm=cube.wavelengths_nm, nodata=-9999)
     path = tmp_path_factory.mktemp("tiles") / "t.hnr"
-    res = hinerc.compress(cube, path, bpppb=1.0, epochs=4, tile=32)
+    res = hinerc.compress(cube, path, bpppb=1.0, arch="hiner", epochs=4, tile=32)
     return cube, path, res
 
 
@@ -59,7 +59,7 @@ def test_no_visible_seams(tmp_path, sample_hdr):
     1.36× on the full Jasper Ridge at 0.5 bpppb, 40 dB, with 50×50 tiles)."""
     from hinerc.io import read_cube
     cube = read_cube(sample_hdr)
-    hinerc.compress(cube, tmp_path / "s.hnr", bpppb=1.0, epochs=6, tile=20)
+    hinerc.compress(cube, tmp_path / "s.hnr", bpppb=1.0, arch="hiner", epochs=6, tile=20)
     err = hinerc.decompress(tmp_path / "s.hnr").data.astype(float) - cube.data
 
     def step(axis, i):
@@ -97,7 +97,7 @@ def test_tiled_file_hostile_layouts(tiled):
 def test_cli_tile_option(runner, tmp_path):
     np.save(tmp_path / "c.npy", make_cube(h=40, w=40, c=8).data)
     r = runner.invoke(cli, ["compress", str(tmp_path / "c.npy"), "-o", str(tmp_path / "c.hnr"),
-                            "--bpppb", "3", "--epochs", "1", "--tile", "24", "--quiet"])
+                            "--bpppb", "3", "--arch", "hiner", "--epochs", "1", "--tile", "24", "--quiet"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(cli, ["info", str(tmp_path / "c.hnr"), "--json"])
     assert json.loads(r.stdout)["tiles"] == 4
@@ -107,7 +107,7 @@ def test_tiles_fitted_in_parallel(runner, tmp_path):
     cube = make_cube(h=40, w=40, c=8)
     np.save(tmp_path / "c.npy", cube.data)
     r = runner.invoke(cli, ["compress", str(tmp_path / "c.npy"), "-o", str(tmp_path / "c.hnr"),
-                            "--bpppb", "3", "--epochs", "2", "--tile", "24", "--jobs", "2",
+                            "--bpppb", "3", "--arch", "hiner", "--epochs", "2", "--tile", "24", "--jobs", "2",
                             "--json", "--quiet"])
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)

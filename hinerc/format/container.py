@@ -35,15 +35,18 @@ from hinerc.format.entropy import HuffmanTable
 from hinerc.format.mask import check_mask
 from hinerc.format.validate import check_json_depth, check_meta
 from hinerc.format.header import (FLAG_TILED, BandTable, EncodeReport, HnrHeader,
-                                  ModelConfig)
+                                  LowRankConfig, ModelConfig, model_from_dict)
+from hinerc.format.lowrank import LowRankCode, check_maps, pack_embeddings, unpack_embeddings
 from hinerc.format.quant import PER_CHANNEL, PER_TENSOR
 from hinerc.format.tiles import TileRect, decode_tiles
 
 SIGNATURE = b"\x89HNR\r\n\x1a\n"
 PREAMBLE_SIZE = len(SIGNATURE) + 8  # signature, version, section count, CRC
-VERSION = (1, 0)
-#: Required sections of a plain file, in the order the writer emits them.
+VERSION = (1, 1)
+#: Required sections of a plain file of the published network (``arch: hiner``), in order.
 SECTION_ORDER = ("HEAD", "META", "BAND", "MODL", "QPRM", "HUFF", "DATA", "MASK", "RPRT")
+#: Required sections of a plain low-rank file (``arch: lowrank``, since version 1.1), in order.
+LOWRANK_ORDER = ("HEAD", "META", "BAND", "MODL", "SPEC", "MAPS", "MASK", "RPRT")
 #: Sections of a tiled file (HEAD flag bit 1): each tile inside TILE is a plain file.
 TILED_ORDER = ("HEAD", "META", "TILE", "RPRT")
 #: A declared output may not exceed this many samples per coded bit (bpppb ≥ 1e-4).
@@ -77,13 +80,14 @@ class HnrFile:
 
     A tiled file has only ``header``, ``meta``, ``report`` and ``tiles`` (each tile a parsed
     plain file of its window); the other fields are ``None`` for it. ``report`` is ``None``
-    for a tile, whose RPRT section is empty.
+    for a tile, whose RPRT section is empty. A low-rank file has ``lowrank`` and no
+    ``quant``, ``tables`` or ``streams``.
     """
 
     header: HnrHeader
     meta: dict[str, Any]
     bands: Optional[BandTable]
-    model: Optional[ModelConfig]
+    model: Optional[ModelConfig | LowRankConfig]
     quant: Optional[list[TensorQuant]]
     tables: Optional[list[HuffmanTable]]
     streams: Optional[list[Stream]]
@@ -91,6 +95,7 @@ class HnrFile:
     report: Optional[EncodeReport]
     section_sizes: dict[str, int] = field(default_factory=dict)
     tiles: list[tuple[TileRect, "HnrFile"]] = field(default_factory=list)
+    lowrank: Optional[LowRankCode] = None
 
 
 # ------------------------------------------------------------------------------ writing
@@ -134,12 +139,17 @@ def to_bytes(f: HnrFile) -> bytes:
         "META": json_bytes(f.meta),
         "BAND": f.bands.to_bytes(f.header.band_param_bytes),
         "MODL": json_bytes(f.model.to_dict()),
-        "QPRM": _quant_bytes(f.quant),
-        "HUFF": _huff_bytes(f.tables),
-        "DATA": _data_bytes(f.streams),
         "MASK": f.mask,
         "RPRT": json_bytes(f.report.to_dict() if f.report is not None else {}),
     }
+    if f.lowrank is not None:
+        code = f.lowrank
+        payloads["SPEC"] = pack_embeddings(code.centres, code.steps, code.weights)
+        payloads["MAPS"] = code.maps
+        return _frame(payloads, LOWRANK_ORDER)
+    payloads["QPRM"] = _quant_bytes(f.quant)
+    payloads["HUFF"] = _huff_bytes(f.tables)
+    payloads["DATA"] = _data_bytes(f.streams)
     return _frame(payloads, SECTION_ORDER)
 
 
@@ -300,7 +310,7 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
         if tile_of is not None:
             raise CorruptFileError("a tile is itself tiled")
         return _from_bytes_tiled(sec, header)
-    _require(sec, SECTION_ORDER)
+    _require(sec, ("META", "BAND", "MODL", "MASK", "RPRT"))
     if tile_of is not None and (header.bands, header.dtype) != (tile_of.bands, tile_of.dtype):
         raise CorruptFileError("a tile does not match the scene's bands or sample type")
     meta = _mapping(sec["META"], "META")
@@ -308,7 +318,18 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
     bands = BandTable.from_bytes(sec["BAND"], header.bands, header.band_param_bytes)
     if int((bands.kinds == 0).sum()) != header.n_coded:
         raise CorruptFileError("BAND and HEAD disagree on the number of coded bands")
-    model = ModelConfig.from_dict(_mapping(sec["MODL"], "MODL"), header.height, header.width)
+    model = model_from_dict(_mapping(sec["MODL"], "MODL"), header.n_coded, header.height,
+                            header.width)
+    check_mask(sec["MASK"])
+    sizes = {tag: len(sec[tag]) + 12 for tag in sec}
+    if isinstance(model, LowRankConfig):
+        _require(sec, LOWRANK_ORDER)
+        centres, steps, weights = unpack_embeddings(sec["SPEC"], model.rank, header.n_coded)
+        check_maps(sec["MAPS"], model.rank)
+        code = LowRankCode(model.rank, centres, steps, weights, sec["MAPS"])
+        return HnrFile(header, meta, bands, model, None, None, None, sec["MASK"],
+                       _report(sec["RPRT"]), sizes, lowrank=code)
+    _require(sec, SECTION_ORDER)
     specs = model.tensor_specs(header.n_coded)
     quant = _read_quant(sec["QPRM"], specs)
     tables = _read_tables(sec["HUFF"])
@@ -324,8 +345,6 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
             raise CorruptFileError("quantization width does not match its Huffman table")
     if any(q.stream >= len(streams) for q in quant):
         raise CorruptFileError("a tensor refers to a missing DATA stream")
-    check_mask(sec["MASK"])
-    sizes = {tag: len(sec[tag]) + 12 for tag in sec}
     return HnrFile(header, meta, bands, model, quant, tables, streams, sec["MASK"],
                    _report(sec["RPRT"]), sizes)
 

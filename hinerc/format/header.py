@@ -4,7 +4,9 @@
   ``(name, struct code, description)`` that the writer, the reader and ``docs/format.md`` share.
 * :class:`BandTable`: per-band kind (coded, constant, all no-data) and the normalisation
   offset and scale that map the network output back to original units.
-* :class:`ModelConfig`: the decoder architecture; it alone determines every stored tensor's shape.
+* :class:`ModelConfig`: the published network's architecture (``arch: hiner``); it alone
+  determines every stored tensor's shape.
+* :class:`LowRankConfig`: the default low-rank model (``arch: lowrank``): its rank.
 * :class:`EncodeReport`: what ``info`` shows about the encode (PSNR, time, device).
 """
 
@@ -129,6 +131,8 @@ class BandTable:
 
 # --------------------------------------------------------------------------------- MODL
 ARCHS = ("hiner",)
+#: Every model a file may hold; ``from_dict`` of :func:`model_from_dict` picks the record.
+ALL_ARCHS = ("lowrank", "hiner")
 
 
 @dataclass
@@ -229,6 +233,42 @@ class ModelConfig:
         check_geometry(cfg.embed_channels, cfg.embed_h, cfg.embed_w, cfg.strides, cfg.channels,
                        height, width)
         return cfg
+
+
+@dataclass
+class LowRankConfig:
+    """The low-rank model (:mod:`hinerc.lowrank`): ``rank`` maps mixed by per-band embeddings.
+
+    Its SPEC and MAPS sections (:mod:`hinerc.format.lowrank`) hold the numbers.
+    """
+
+    arch: str = "lowrank"
+    rank: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def stored_values(self, n_coded: int) -> int:
+        """Embedding values (maps not counted: they are a codestream)."""
+        return (self.rank + 1) * n_coded if n_coded else 0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], n_coded: int, height: int, width: int
+                  ) -> "LowRankConfig":
+        rank = d.get("rank")
+        if d.get("arch") != "lowrank" or not (isinstance(rank, int) and not isinstance(rank, bool)):
+            raise CorruptFileError("invalid model configuration")
+        if not 0 <= rank <= min(255, n_coded, height * width):
+            raise CorruptFileError("invalid model configuration (rank)")
+        return cls("lowrank", rank)
+
+
+def model_from_dict(d: dict[str, Any], n_coded: int, height: int, width: int
+                    ) -> "ModelConfig | LowRankConfig":
+    """The model record of a MODL mapping, by its ``arch``."""
+    if d.get("arch") == "lowrank":
+        return LowRankConfig.from_dict(d, n_coded, height, width)
+    return ModelConfig.from_dict(d, height, width)
 
 
 # --------------------------------------------------------------------------------- RPRT
