@@ -9,7 +9,9 @@ Codecs (the anchors come from the benchmark extra: ``pip install -e .[bench]``):
 * ``sperr``: SPERR 3D (wavelet + SPECK) in bits-per-value mode on the float cube.
 * ``j2k``: every band (min–max to uint16, 8 bytes of side information each) in one
   multi-component JPEG 2000 codestream, quality bisected to the rate.
-* ``hinerc-eN``: ``hinerc.compress`` at effort N (the default is 5; 9 is the highest).
+* ``hinerc-eN``: ``hinerc.compress`` at effort N with the default model (``--arch lowrank``;
+  the default effort is 5, 9 is the highest).
+* ``hiner-eN``: ``hinerc.compress --arch hiner`` (the published network) at effort N.
 
 Rate is every byte a decoder needs (codestream plus side information, or the whole ``.hnr``)
 × 8 / (H·W·C). Quality on the real pixels in original units after rounding to the original
@@ -200,15 +202,18 @@ def j2k(cube, rate: float) -> tuple[int, np.ndarray, dict]:
     return side + len(blob), to_dtype(rec, cube.dtype), {}
 
 
-def hinerc_codec(effort: int) -> Callable:
+def hinerc_codec(effort: int, arch: str = "lowrank") -> Callable:
     def run(cube, rate: float) -> tuple[int, np.ndarray, dict]:
         import hinerc
 
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "x.hnr"
-            res = hinerc.compress(cube, path, bpppb=rate, effort=effort)
+            res = hinerc.compress(cube, path, bpppb=rate, effort=effort, arch=arch)
             out = hinerc.decompress(path)
-            return path.stat().st_size, out.data, {"epochs": res.epochs}
+            info = hinerc.inspect(path)
+            extra = ({"epochs": res.epochs} if arch == "hiner"
+                     else {"k": info["model_config"]["rank"]})
+            return path.stat().st_size, out.data, extra
     return run
 
 
@@ -226,7 +231,8 @@ def measure(cube, codec: str, rate: float) -> dict:
 
     fn = {"pca+j2k": pca_j2k, "sperr": sperr, "j2k": j2k}.get(codec)
     if fn is None:
-        fn = hinerc_codec(int(codec.split("-e")[1]))
+        fn = hinerc_codec(int(codec.split("-e")[1]), "hiner" if codec.startswith("hiner-")
+                          else "lowrank")
     t0 = time.perf_counter()
     size, rec, extra = fn(cube, rate)
     secs = time.perf_counter() - t0
@@ -240,7 +246,7 @@ def measure(cube, codec: str, rate: float) -> dict:
 def report(db: dict, out: Path) -> str:
     cubes = [k for k in NAMES if any(key.startswith(k + "|") for key in db)]
     codecs = sorted({key.split("|")[1] for key in db},
-                    key=lambda s: (s.startswith("hinerc"), ANCHORS.index(s) if s in ANCHORS else s))
+                    key=lambda s: (s.startswith("hiner"), ANCHORS.index(s) if s in ANCHORS else s))
     lines = [f"R–D on real cubes, {date.today()}, {platform.processor() or platform.machine()}, "
              f"{os.cpu_count()} CPU threads. PSNR dB (rate reached, bpppb) per codec; "
              "PSNR = mean of per-band PSNR, peak = band max − min. Command: "
@@ -258,7 +264,7 @@ def report(db: dict, out: Path) -> str:
                     cells.append("n/a")
                 else:
                     extra = f", k={r['k']}" if "k" in r else ""
-                    t = f", {r['seconds']:.0f} s" if codec.startswith("hinerc") else ""
+                    t = f", {r['seconds']:.0f} s" if codec.startswith("hiner") else ""
                     cells.append(f"{r['psnr_db']:.2f} ({r['bpppb']:.3f}{extra}{t})")
             lines.append(f"| {NAMES[cube]} | {rate} | " + " | ".join(cells) + " |")
     lines += ["", "Global PSNR dB / mean SAM degrees:", "",
@@ -309,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cubes", default=",".join(NAMES))
     ap.add_argument("--rates", default=",".join(map(str, RATES)))
     ap.add_argument("--codecs", default=",".join(ANCHORS),
-                    help="anchors and/or hinerc-eN (N = effort 1..9)")
+                    help="anchors, hinerc-eN (N = effort 1..9) and/or hiner-eN")
     ap.add_argument("--redo", action="store_true", help="recompute cached points")
     ap.add_argument("--report", action="store_true", help="only rewrite the table and plot")
     ap.add_argument("--out", type=Path, default=RESULTS)

@@ -220,6 +220,9 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     """
     from hinerc import api, batch
 
+    if arch == "lowrank" and (epochs, bands_per_step, lr) != (None, None, None):
+        raise click.UsageError("--epochs, --bands-per-step and --lr train the network of "
+                               "--arch hiner; the lowrank model has none (use --effort)")
     _show_warnings(quiet)
     devices = batch.parse_devices(device)
     options = dict(bpppb=bpppb, effort=effort, arch=arch, epochs=epochs, seed=seed,

@@ -325,7 +325,7 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
     if isinstance(model, LowRankConfig):
         _require(sec, LOWRANK_ORDER)
         centres, steps, weights = unpack_embeddings(sec["SPEC"], model.rank, header.n_coded)
-        check_maps(sec["MAPS"], model.rank)
+        check_maps(sec["MAPS"], model.rank, header.height, header.width)
         code = LowRankCode(model.rank, centres, steps, weights, sec["MAPS"])
         return HnrFile(header, meta, bands, model, None, None, None, sec["MASK"],
                        _report(sec["RPRT"]), sizes, lowrank=code)

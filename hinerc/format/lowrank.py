@@ -79,10 +79,21 @@ def unpack_embeddings(buf: bytes, rank: int, n_coded: int
 
 
 
-def check_maps(blob: bytes, rank: int) -> None:
-    """Cheap structural check of MAPS (the codestream itself is decoded on use)."""
+def check_maps(blob: bytes, rank: int, height: int, width: int) -> None:
+    """Check MAPS before any decoding: empty for rank 0, else a codestream whose SIZ marker
+    declares exactly ``rank`` unsigned 16-bit components of ``height`` × ``width`` at full
+    resolution (so a hostile file cannot make the JPEG 2000 decoder allocate more)."""
     if rank == 0:
         if blob:
             raise CorruptFileError("MAPS section holds data for a rank-0 model")
-    elif not blob.startswith(J2K_START):
+        return
+    if not blob.startswith(J2K_START) or len(blob) < 42 + 3 * rank:
         raise CorruptFileError("MAPS section is not a JPEG 2000 codestream")
+    lsiz, _rsiz, xsiz, ysiz, xo, yo = struct.unpack_from(">HHIIII", blob, 4)
+    (csiz,) = struct.unpack_from(">H", blob, 40)
+    comps = [struct.unpack_from(">BBB", blob, 42 + 3 * i) for i in range(min(csiz, rank))]
+    ok = (lsiz == 38 + 3 * csiz and csiz == rank and xsiz - xo == width and ysiz - yo == height
+          and xo <= xsiz and yo <= ysiz and all(c == (15, 1, 1) for c in comps))
+    if not ok:
+        raise CorruptFileError(f"MAPS codestream does not declare {rank} 16-bit maps of "
+                               f"{height}×{width}")

@@ -1,0 +1,216 @@
+"""The default low-rank model: its SPEC/MAPS storage, its rank search, rate and effort."""
+
+from __future__ import annotations
+
+import lzma
+import struct
+import warnings
+
+import numpy as np
+import pytest
+
+import hinerc
+from hinerc import lowrank
+from hinerc.cli import cli
+from hinerc.errors import CorruptFileError, HinercWarning, InputError
+from hinerc.format import container
+from hinerc.format.lowrank import check_maps, pack_embeddings, unpack_embeddings
+from hinerc.io import read_cube
+from hinerc.metrics import mean_psnr
+from hinerc.nn.presets import EFFORTS
+
+from conftest import SAMPLE_HDR, make_cube
+
+
+def _rate_ok(res, rate):
+    return 0.97 * rate <= res.bpppb <= 1.03 * rate
+
+
+# ------------------------------------------------------------------------------ storage
+@pytest.mark.parametrize("big", [3, 300, 70_000, 2 ** 30])
+def test_embeddings_pack_roundtrip(big):
+    rng = np.random.default_rng(0)
+    weights = rng.integers(-big, big, (5, 17))
+    centres = rng.integers(0, 65536, 4).astype(np.uint16)
+    steps = rng.uniform(1e-6, 1e-2, 5).astype(np.float32)
+    buf = pack_embeddings(centres, steps, weights)
+    c2, s2, w2 = unpack_embeddings(buf, 4, 17)
+    assert np.array_equal(c2, centres) and np.array_equal(s2, steps)
+    assert np.array_equal(w2, weights)
+    assert buf[0] == (1 if big < 2 ** 7 else 2 if big < 2 ** 15 else 4)
+
+
+def test_embeddings_unpack_refuses_lies():
+    centres = np.array([100, 200], np.uint16)
+    steps = np.ones(3, np.float32)
+    weights = np.arange(30).reshape(3, 10)
+    good = pack_embeddings(centres, steps, weights)
+    lies = [
+        good[:5],  # truncated header
+        b"\x03" + good[1:],  # invalid width
+        good[:1 + 4] + struct.pack("<f", float("nan")) + good[9:],  # a NaN step
+        good[:-3],  # truncated stream
+        good[:17] + b"junk" * 4,  # not LZMA
+        good[:17] + lzma.compress(b"\x00" * 7, format=lzma.FORMAT_RAW,
+                                  filters=[{"id": lzma.FILTER_LZMA2, "preset": 9}]),  # short
+    ]
+    for buf in lies:
+        with pytest.raises(CorruptFileError):
+            unpack_embeddings(buf, 2, 10)
+    with pytest.raises(CorruptFileError):
+        unpack_embeddings(good, 2, 11)  # more bands than stored
+
+
+def test_maps_checked_before_decoding():
+    q = np.random.default_rng(1).integers(0, 65535, (12, 10, 3)).astype(np.uint16)
+    blob, _ = lowrank.encode_maps(q, 10_000)
+    check_maps(blob, 3, 12, 10)
+    for args in [(2, 12, 10), (3, 10, 12), (3, 12, 11), (4, 12, 10)]:
+        with pytest.raises(CorruptFileError):
+            check_maps(blob, *args)
+    with pytest.raises(CorruptFileError):
+        check_maps(b"\x00" * 64, 3, 12, 10)
+    with pytest.raises(CorruptFileError):
+        check_maps(blob, 0, 12, 10)  # rank 0 stores no maps
+    eight_bit = lowrank.encode_maps(q.astype(np.uint8), 10_000)[0]
+    with pytest.raises(CorruptFileError):
+        check_maps(eight_bit, 3, 12, 10)
+
+
+# ------------------------------------------------------------------------------ end to end
+@pytest.fixture(scope="module")
+def sample():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_cube(SAMPLE_HDR)
+
+
+@pytest.mark.parametrize("rate", [0.1, 0.25, 1.0])
+def test_real_crop_rate_and_measured_quality(tmp_path, sample, rate):
+    out = tmp_path / "s.hnr"
+    res = hinerc.compress(sample, out, bpppb=rate)
+    assert _rate_ok(res, rate)
+    assert out.stat().st_size * 8 / sample.data.size == pytest.approx(res.bpppb)
+    back = hinerc.decompress(out)
+    nd = np.zeros(sample.data.shape, bool)
+    assert mean_psnr(sample.data, back.data, nd) == pytest.approx(res.psnr_db, abs=1e-6)
+    info = hinerc.inspect(out)
+    assert info["arch"] == "lowrank" and 1 <= info["model_config"]["rank"] <= 198
+    assert info["sections"]["MAPS"] > info["sections"]["SPEC"] > 0
+
+
+def test_quality_rises_with_rate(sample):
+    psnr = [hinerc.compress(sample, None, bpppb=r, effort=3).psnr_db for r in (0.1, 0.3, 1.0)]
+    assert psnr[0] < psnr[1] < psnr[2]
+
+
+def test_same_input_same_bytes_except_report(tmp_path, sample):
+    a, b = tmp_path / "a.hnr", tmp_path / "b.hnr"
+    hinerc.compress(sample, a, bpppb=0.3, effort=2)
+    hinerc.compress(sample, b, bpppb=0.3, effort=2)
+    sa, sb = container.split_sections(a.read_bytes()), container.split_sections(b.read_bytes())
+    assert sa.keys() == sb.keys()
+    for tag in sa:
+        if tag != "RPRT":  # holds the encode time
+            assert sa[tag] == sb[tag], tag
+
+
+def test_tiled_lowrank_roundtrip(tmp_path, sample):
+    out = tmp_path / "t.hnr"
+    res = hinerc.compress(sample, out, bpppb=0.5, tile=20, effort=2)
+    assert _rate_ok(res, 0.5)
+    info = hinerc.inspect(out)
+    assert info["tiles"] == 4 and info["arch"] == "lowrank"
+    back = hinerc.decompress(out)
+    assert back.data.shape == sample.data.shape
+    assert mean_psnr(sample.data, back.data, np.zeros(back.data.shape, bool)) > 30
+
+
+def test_nodata_pixels_kept(tmp_path):
+    cube = make_cube(h=16, w=18, c=10, nodata=-9999)
+    cube.data[:, :, 3] = 77
+    cube.data[3:6, 4:9, :] = -9999
+    out = tmp_path / "n.hnr"
+    hinerc.compress(cube, out, bpppb=3.0)
+    back = hinerc.decompress(out).data
+    assert (back[3:6, 4:9, :] == -9999).all()
+    assert (back[:, :, 3][back[:, :, 3] != -9999] == 77).all()
+    assert ((back == -9999) == (cube.data == -9999)).all()
+
+
+# ------------------------------------------------------------------------------ search and effort
+def test_effort_levels_search_more():
+    searches = [EFFORTS[k].search() for k in sorted(EFFORTS)]
+    for a, b in zip(searches, searches[1:]):
+        assert set(a.ranks) <= set(b.ranks)
+        assert a.patience <= b.patience or len(a.ranks) < len(b.ranks)
+        assert set(a.rels) <= set(b.rels)
+
+
+@pytest.mark.parametrize("level", [1, 5, 9])
+def test_each_effort_writes_within_rate(tmp_path, sample, level):
+    res = hinerc.compress(sample, tmp_path / "e.hnr", bpppb=0.25, effort=level)
+    assert _rate_ok(res, 0.25) and res.epochs == 0
+
+
+def test_highest_effort_at_least_as_good_as_lowest(sample):
+    lo = hinerc.compress(sample, None, bpppb=0.25, effort=1).psnr_db
+    hi = hinerc.compress(sample, None, bpppb=0.25, effort=9).psnr_db
+    assert hi >= lo
+
+
+def _ranks_tried(stages):
+    return [int(s.split()[1].rstrip(":")) for s in stages if s.startswith("rank ")]
+
+
+def test_time_limit_stops_the_search_after_one_rank(tmp_path, sample):
+    stages = []
+    res = hinerc.compress(sample, tmp_path / "t.hnr", bpppb=0.25, effort=9, time_limit=1e-6,
+                          on_stage=stages.append)
+    ranks = _ranks_tried(stages)
+    assert len(ranks) == 1
+    assert hinerc.inspect(tmp_path / "t.hnr")["model_config"]["rank"] == ranks[0]
+    assert _rate_ok(res, 0.25)
+
+
+def test_search_climbs_then_stops_past_the_best_rank(sample):
+    stages = []
+    res = hinerc.compress(sample, None, bpppb=0.5, effort=5, on_stage=stages.append)
+    ranks = _ranks_tried(stages)
+    # the start is the candidate nearest first_rank of the rate left after the headers
+    assert abs(np.log(ranks[0] / lowrank.first_rank(0.5))) < 0.3
+    assert len(set(ranks)) == len(ranks) < len(lowrank.RANKS)
+    psnr = {int(s.split()[1].rstrip(":")): float(s.split()[2]) for s in stages
+            if s.startswith("rank ")}
+    best = max(psnr, key=psnr.get)
+    assert res.psnr_db == pytest.approx(psnr[best], abs=0.05)  # after rounding to int16
+    assert len(ranks) >= 1 + EFFORTS[5].patience  # it looked past the best one
+
+
+def test_finest_precision_warns_and_is_never_larger(tmp_path):
+    cube = make_cube(h=16, w=16, c=2)
+    with pytest.warns(HinercWarning, match="finest precision"):
+        res = hinerc.compress(cube, tmp_path / "f.hnr", bpppb=48.0)
+    assert res.bpppb <= 48.0 * 1.03
+
+
+def test_network_options_refused_for_lowrank(tmp_path, runner):
+    with pytest.raises(InputError, match="arch hiner"):
+        hinerc.compress(make_cube(), None, bpppb=2.0, epochs=3)
+    np.save(tmp_path / "c.npy", make_cube().data)
+    r = runner.invoke(cli, ["compress", str(tmp_path / "c.npy"), "--epochs", "3", "--quiet"])
+    assert r.exit_code == 2 and "--arch hiner" in r.stderr
+    assert not (tmp_path / "c.hnr").exists()
+    r = runner.invoke(cli, ["compress", str(tmp_path / "c.npy"), "--arch", "pca"])
+    assert r.exit_code == 2
+
+
+def test_cli_arch_choice(tmp_path, runner):
+    np.save(tmp_path / "c.npy", make_cube().data)
+    for arch, extra in [("lowrank", []), ("hiner", ["--epochs", "1"])]:
+        out = tmp_path / f"{arch}.hnr"
+        r = runner.invoke(cli, ["compress", str(tmp_path / "c.npy"), "-o", str(out),
+                                "--bpppb", "4", "--arch", arch, *extra, "--quiet"])
+        assert r.exit_code == 0, r.stderr
+        r = runner.invoke(cli, ["info", str(out)])
+        assert r.exit_code == 0 and f"model           {arch}" in r.stdout
