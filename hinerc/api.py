@@ -128,8 +128,9 @@ def _fixed_bytes(header: HnrHeader, meta: dict, prep: PreparedCube, mask: bytes,
 
 
 # ----------------------------------------------------------------------------- compress
-#: Scenes larger than this (rows or columns) are cut into tiles fitted separately.
-DEFAULT_TILE = 256
+#: Scenes larger than this (rows or columns) are cut into tiles fitted separately: per model,
+#: since the low-rank model gains from larger tiles (one basis for more pixels) and stays cheap.
+DEFAULT_TILE = {"lowrank": 512, "hiner": 256}
 
 
 def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *,
@@ -137,7 +138,7 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
              epochs: Optional[int] = None, seed: int = 0,
              device: str = "auto", bands_per_step: Optional[int] = None,
              lr: Optional[float] = None, time_limit: Optional[float] = None,
-             tile: int = DEFAULT_TILE, jobs: int = 1, format: Optional[str] = None,
+             tile: Optional[int] = None, jobs: int = 1, format: Optional[str] = None,
              var: Optional[str] = None, resample: bool = True,
              force: bool = False, progress: Optional[Callable[[Any], None]] = None,
              on_stage: Optional[Callable[[str], None]] = None) -> CompressResult:
@@ -163,7 +164,8 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
             training stops there and the model so far is written (for a tiled scene the limit
             is shared out between the tiles by their size).
         tile: a scene with more rows or columns than this is cut into tiles of at most
-            ``tile`` × ``tile`` pixels: memory is bounded by the tile (times ``jobs``).
+            ``tile`` × ``tile`` pixels: memory is bounded by the tile (times ``jobs``);
+            ``None``: 512 for ``lowrank``, 256 for ``hiner``.
         jobs: tiles fitted at once, in separate processes (a scene of one tile ignores it).
         format, var: reader overrides (see :func:`hinerc.io.read_cube`).
         resample: ``False`` marks the file as not to be resampled (:func:`resample` refuses it).
@@ -205,6 +207,7 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         raise InputError("--epochs must be at least 1")
     if time_limit is not None and not time_limit > 0:
         raise InputError("--time-limit must be a positive number of seconds")
+    tile = DEFAULT_TILE.get(arch, 256) if tile is None else tile
     if tile < 8:
         raise InputError("--tile must be at least 8 pixels")
     # lowrank runs on the CPU; an explicit device is still checked (a typo is an error).

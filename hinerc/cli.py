@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
+import tempfile
 import traceback
 import warnings
 from pathlib import Path
@@ -175,9 +177,9 @@ def cli() -> None:
               metavar="SECONDS", help="Encode time budget: lowrank stops its rank search, hiner "
                                       "its training (the schedule decays by then); the best "
                                       "model so far is written.")
-@click.option("--tile", type=click.IntRange(min=8), default=256, show_default=True,
-              metavar="PIXELS", help="Cut larger scenes into tiles of at most PIXELS × PIXELS, "
-                                     "fitted separately (memory is bounded by the tile).")
+@click.option("--tile", type=click.IntRange(min=8), default=None, metavar="PIXELS",
+              help="Cut larger scenes into tiles of at most PIXELS × PIXELS, fitted separately "
+                   "(memory is bounded by the tile) [default: 512 for lowrank, 256 for hiner].")
 @click.option("--no-resample", is_flag=True,
               help="Mark the file as not to be resampled (`hinerc resample` refuses it). The "
                    "spectral model costs no byte, so the file is no smaller.")
@@ -553,6 +555,147 @@ def _format_info(d: dict) -> str:
         ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+# ----------------------------------------------------------------------------- classify
+@cli.command(context_settings=CONTEXT_SETTINGS)
+@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--train", "train", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Training labels aligned with the cube (GeoTIFF, ENVI, .npy, PNG, or a .mat "
+                   "with TR and TE); 0 = unlabelled.")
+@click.option("--test", "test", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Test labels, scored in the report.")
+@click.option("--split", "split_spec", metavar="FRACTION|COUNT", default=None,
+              help="Split the single --train map per class: a fraction (0.1) or a count (20) "
+                   "for training, the rest for testing (stratified, --seed).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The class map to write (GeoTIFF with a colour table).")
+@click.option("--preview", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write an RGB PNG of the class map.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Write OA, AA, kappa, per-class accuracy and the confusion "
+                                 "matrix as JSON.")
+@click.option("--save-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Save the trained classifier (a state dict, loaded with weights_only).")
+@click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Apply a saved classifier instead of training.")
+@click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Passes over the training pixels.")
+@click.option("--no-asw", is_flag=True, help="Without Adaptive Spectral Weighting (ablation).")
+@click.option("--no-isi", is_flag=True, help="Without Implicit Spectral Interpolation (ablation).")
+@click.option("--isi-eta", type=click.FloatRange(min=0), default=0.1, show_default=True,
+              help="ISI jitter amplitude, in units of band spacing.")
+@click.option("--isi-p", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Probability that a band is jittered in an epoch.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@var_option
+@device_option
+@force_option
+@json_option
+@common_options
+def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spec: Optional[str],
+             output: Path, preview: Optional[Path], report_path: Optional[Path],
+             save_model: Optional[Path], model_path: Optional[Path], epochs: int, no_asw: bool,
+             no_isi: bool, isi_eta: float, isi_p: float, seed: int, var: Optional[str],
+             device: str, force: bool, as_json: bool, quiet: bool) -> None:
+    """Classify a cube's pixels with SpectralFormer, on the cube as decoded from its file.
+
+    INPUT is a .hnr (the classifier trains on exactly what the file decodes to; Implicit
+    Spectral Interpolation then reads the cube at slightly jittered wavelengths while training)
+    or any cube hinerc reads (then without ISI). Adaptive Spectral Weighting (a learned per-band
+    weight and a 1×1-convolution MLP, trained with a reconstruction term) runs in front of the
+    classifier. Writes the class map with the input's georeference, and reports OA, AA, kappa
+    and the confusion matrix when there are test labels.
+
+    \b
+    Examples:
+      hinerc classify scene.hnr --train tr.tif --test te.tif -o classes.tif --report r.json
+      hinerc classify IndianPines.hnr --train IndianPines_TRTE.mat -o classes.tif
+      hinerc classify scene.hnr --train labels.tif --split 0.1 -o classes.tif --preview c.png
+      hinerc classify scene.hnr --train tr.tif -o c.tif --save-model sf.pt --no-isi
+      hinerc classify other.hnr --model sf.pt --test te.tif -o other_classes.tif
+    """
+    from hinerc import api, batch
+    from hinerc.classify import output as out_mod
+    from hinerc.classify.train import TrainSettings
+    from hinerc.classify.train import classify as run
+
+    _show_warnings(quiet)
+    if model_path is not None and (train is not None or split_spec is not None):
+        raise click.UsageError("--model applies a saved classifier: leave out --train and --split")
+    if model_path is None and train is None:
+        raise click.UsageError("give --train labels (or --model with a saved classifier)")
+    outputs = [p for p in (output, preview, report_path, save_model) if p is not None]
+    for p in outputs:
+        api.check_output(p, [input] + [x for x in (train, test, model_path) if x], force)
+    if len(set(map(str, outputs))) != len(outputs):
+        raise click.UsageError("the outputs must be different files")
+    settings = TrainSettings(epochs=epochs, asw=not no_asw, isi=not no_isi, isi_eta=isi_eta,
+                             isi_p=isi_p, seed=seed,
+                             device=batch.parse_devices(api.resolve_device(device))[0])
+    with tempfile.TemporaryDirectory(dir=output.parent if output.parent.exists() else None) as tmp:
+        stage = Path(tmp)
+        with _ClassifyProgress(enabled=not quiet, epochs=epochs) as prog:
+            result, cube = run(input, train, test, split_spec=split_spec, settings=settings,
+                               model_path=model_path, var=var, progress=prog.update,
+                               save_to=stage / "model.pt" if save_model else None)
+        # everything is computed: only now is anything written, each file whole or not at all
+        report = result.report()
+        report.update({"input": str(input), "output": str(output)})
+        staged = [(stage / "map.tif", output)]
+        out_mod.write_class_map(result.classes, stage / "map.tif", cube)
+        if preview is not None:
+            out_mod.write_png(result.classes, stage / "preview.png")
+            staged.append((stage / "preview.png", preview))
+        if report_path is not None:
+            out_mod.write_report(report, stage / "report.json")
+            staged.append((stage / "report.json", report_path))
+        if save_model is not None:
+            staged.append((stage / "model.pt", save_model))
+        for src, dst in staged:
+            shutil.move(str(src), str(dst))
+    if as_json:
+        click.echo(_dump(report))
+    elif not quiet:
+        click.echo(out_mod.table(report))
+        click.echo(f"{output}: {result.classes.shape[0]}×{result.classes.shape[1]} class map, "
+                   f"{result.epochs} epochs in {result.seconds:.1f} s "
+                   f"(ASW {'on' if result.asw else 'off'}, ISI {'on' if result.isi else 'off'})")
+
+
+class _ClassifyProgress:
+    """A rich progress bar on stderr: epoch, loss, test OA."""
+
+    def __init__(self, enabled: bool, epochs: int):
+        self.enabled, self.epochs = enabled, epochs
+        self.progress = None
+        self.task = None
+
+    def __enter__(self) -> "_ClassifyProgress":
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                       TimeElapsedColumn, TimeRemainingColumn)
+            self.progress = Progress(
+                TextColumn("epoch"), BarColumn(), MofNCompleteColumn(),
+                TextColumn("loss {task.fields[loss]}  test OA {task.fields[oa]}"),
+                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                console=Console(stderr=True), transient=True)
+            self.progress.start()
+            self.task = self.progress.add_task("epoch", total=self.epochs, loss="-", oa="-")
+        return self
+
+    def update(self, info: Any) -> None:
+        if self.progress is None:
+            return
+        fields = {"loss": f"{info.loss:.4f}"}
+        if info.test_oa is not None:
+            fields["oa"] = f"{100 * info.test_oa:.2f}%"
+        self.progress.update(self.task, completed=info.epoch, **fields)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
 
 
 def _fmt_model(d: dict, cfg: dict) -> str:

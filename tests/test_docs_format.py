@@ -4,7 +4,7 @@ import re
 import struct
 from pathlib import Path
 
-from hinerc.format.container import SECTION_ORDER
+from hinerc.format.container import LOWRANK_ORDER, SECTION_ORDER, TILED_ORDER
 from hinerc.format.header import HEAD_FIELDS
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "format.md"
@@ -21,5 +21,6 @@ def test_head_table_matches_code():
 
 def test_every_section_documented():
     text = DOC.read_text()
-    for tag in SECTION_ORDER:
+    for tag in SECTION_ORDER + LOWRANK_ORDER + TILED_ORDER:
         assert f"### `{tag}`" in text
+    assert " ".join(LOWRANK_ORDER) in text and " ".join(SECTION_ORDER) in text

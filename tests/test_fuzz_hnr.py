@@ -924,3 +924,88 @@ def test_tiled_lies(base_tiled, base, work, rss0, data):
     else:
         entries[i][4] = _mutate(data, entries[i][4])
     check(resection(base_tiled, TILE=tile_payload(entries, n)), work, rss0)
+
+
+# ------------------------------------------------------------------------------ low-rank files
+@pytest.fixture(scope="module")
+def base_lowrank(tmp_path_factory) -> bytes:
+    """A small valid low-rank file (the default model), with no-data pixels and a constant band."""
+    cube = make_cube(h=18, w=14, c=10, dtype=np.int16, seed=4, nodata=-9999)
+    cube.data[:, :, 6] = 321
+    cube.data[4:7, 2:5, :] = -9999
+    path = tmp_path_factory.mktemp("hnr") / "lowrank.hnr"
+    hinerc.compress(cube, path, bpppb=3.0, effort=2, seed=0)
+    return Hnr(path.read_bytes())
+
+
+def test_lowrank_base_is_valid(base_lowrank, work, rss0):
+    assert check(base_lowrank, work, rss0, decompress=True)
+    assert set(sections_of(base_lowrank)) == set(container.LOWRANK_ORDER)
+
+
+def test_lowrank_truncation_at_every_boundary(base_lowrank, work, rss0):
+    for n in boundaries(base_lowrank):
+        assert not check(base_lowrank[:n], work, rss0, decompress=n % 3 == 0), n
+
+
+@fuzz(40)
+@given(st.data())
+def test_lowrank_bit_flips(base_lowrank, work, rss0, data):
+    buf = bytearray(base_lowrank)
+    for b in data.draw(st.lists(st.integers(0, 8 * len(buf) - 1), min_size=1, max_size=8,
+                                unique=True)):
+        buf[b // 8] ^= 0x80 >> (b % 8)
+    assert not check(bytes(buf), work, rss0)
+
+
+@fuzz(80)
+@given(st.data())
+def test_lowrank_sections_mutated_with_valid_crc(base_lowrank, work, rss0, data):
+    """SPEC and MAPS above all: the LZMA stream, the widths, the steps and the codestream."""
+    tag = data.draw(st.sampled_from(["SPEC", "SPEC", "MAPS", "MAPS", "MODL", "BAND", "HEAD"]))
+    payload = sections_of(base_lowrank)[tag]
+    if tag == "MODL" and data.draw(st.booleans()):
+        d = json.loads(inflate(payload))
+        new = deflate(json_text(_json_lie(data, d, ["arch", "rank"])))
+    else:
+        new = _mutate(data, payload)
+    check(resection(base_lowrank, **{tag: new}), work, rss0)
+
+
+def test_lowrank_well_formed_lies(base_lowrank, base, work, rss0):
+    """Consistent framing, hostile content: each is refused with one line, nothing written."""
+    import imagecodecs
+
+    from hinerc.format.lowrank import pack_embeddings, unpack_embeddings
+
+    sec = sections_of(base_lowrank)
+    hd = HnrHeader.from_bytes(sec["HEAD"])
+    rank = json.loads(inflate(sec["MODL"]))["rank"]
+    centres, steps, weights = unpack_embeddings(sec["SPEC"], rank, hd.n_coded)
+    q = np.zeros((hd.height, hd.width, rank), np.uint16)
+
+    def j2k(a):
+        return imagecodecs.jpeg2k_encode(a, level=40, codecformat="J2K", reversible=False,
+                                         mct=False, planar=False)
+    huge = bytearray(sec["MAPS"])
+    struct.pack_into(">II", huge, 8, 60000, 60000)  # SIZ: a 60000×60000 image
+    lies = [
+        {"MODL": deflate(json.dumps({"arch": "lowrank", "rank": rank + 1}).encode())},
+        {"MODL": deflate(json.dumps({"arch": "lowrank", "rank": 300}).encode())},
+        {"MODL": deflate(json.dumps({"arch": "lowrank", "rank": -1}).encode())},
+        {"MODL": deflate(json.dumps({"arch": "lowrank", "rank": True}).encode())},
+        {"MODL": deflate(json.dumps({"arch": "lowrank", "rank": 2.0}).encode())},
+        {"MODL": deflate(json.dumps({"arch": "lowrank"}).encode())},
+        {"SPEC": pack_embeddings(centres, steps, weights[:, :-1])},  # one band short
+        {"SPEC": pack_embeddings(centres, steps.copy() * np.float32("nan"), weights)},
+        {"MAPS": b""},
+        {"MAPS": bytes(huge)},
+        {"MAPS": j2k(q[:, :, :1] if rank > 1 else np.zeros((hd.height, hd.width, 2), np.uint16))},
+        {"MAPS": j2k(q[:-1])},  # one row short
+        {"MAPS": sec["MAPS"][:len(sec["MAPS"]) // 2]},  # a cut codestream, SIZ intact
+        {"QPRM": sections_of(base)["QPRM"]},  # a network section beside a lowrank MODL: ignored
+    ]
+    for lie in lies[:-2]:
+        assert not check(resection(base_lowrank, **lie), work, rss0, decompress=True), lie.keys()
+    check(resection(base_lowrank, **lies[-2]), work, rss0, decompress=True)
+    assert check(resection(base_lowrank, **lies[-1]), work, rss0, decompress=True)

@@ -161,3 +161,13 @@ def write_mat(cube: Cube, path: Path | str) -> list[Path]:
         with open(tmp, "wb") as f:
             scipy.io.savemat(f, out, format="5", oned_as="column")
     return [path]
+
+
+def load_mat_variables(path: Path | str) -> dict[str, np.ndarray]:
+    """Every numeric variable of 2 or more dimensions in a ``.mat`` (v5 or v7.3), by name
+    (label maps, for ``hinerc classify``)."""
+    p = Path(path)
+    version, vars_ = _list_variables(p, str(p))
+    names = [n for n, (shp, cls) in vars_.items()
+             if len(shp) >= 2 and cls not in ("char", "cell", "struct", "other", "logical")]
+    return _load(p, version, names, str(p)) if names else {}

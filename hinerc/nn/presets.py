@@ -41,9 +41,9 @@ EFFORTS = {
     4: Effort(4, 60, 4, 3e-3, _MEDIUM, 2),
     5: Effort(5, 100, 4, 3e-3, RANKS, 2),
     6: Effort(6, 150, 4, 3e-3, RANKS, 3),
-    7: Effort(7, 200, 4, 3e-3, RANKS, 3, (0.0003, 0.001)),
-    8: Effort(8, 300, 4, 3e-3, RANKS, 3, (0.0003, 0.001, 0.003)),
-    9: Effort(9, 400, 4, 3e-3, RANKS, 4, (0.0003, 0.001, 0.003)),
+    7: Effort(7, 200, 4, 3e-3, RANKS, 3),
+    8: Effort(8, 300, 4, 3e-3, RANKS, 4),
+    9: Effort(9, 400, 4, 3e-3, RANKS, 4, (0.0005, 0.001, 0.002)),
 }
 DEFAULT_EFFORT = 5
 

@@ -1,0 +1,229 @@
+"""hinerc classify: labels and split, patches at the borders, ASW, ISI, metrics, CLI end to end."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import scipy.io
+import torch
+
+import hinerc
+from hinerc.classify.isi import Jitter
+from hinerc.classify.labels import read_labels, split
+from hinerc.classify.metrics import accuracy, confusion
+from hinerc.classify.model import ASW, Classifier, ClassifierConfig, mirror_pad, patches, tokens
+from hinerc.cli import cli
+from hinerc.errors import InputError
+
+DATA = Path(__file__).resolve().parent / "data"
+CROP = DATA / "enmap_labelled_crop.tif"
+CROP_LABELS = DATA / "enmap_labelled_crop_labels.tif"
+
+
+# ------------------------------------------------------------------------------ labels and split
+def test_read_labels_every_format(tmp_path):
+    m = np.array([[0, 1, 2], [3, 0, 1]], np.int32)
+    np.save(tmp_path / "l.npy", m)
+    scipy.io.savemat(tmp_path / "trte.mat", {"TR": m, "TE": (m == 0).astype(np.uint8)})
+    scipy.io.savemat(tmp_path / "one.mat", {"gt": m.astype(np.float64)})
+    with rasterio.open(tmp_path / "l.tif", "w", driver="GTiff", height=2, width=3, count=1,
+                       dtype="uint8") as ds:
+        ds.write(m.astype(np.uint8), 1)
+    with rasterio.open(tmp_path / "l.png", "w", driver="PNG", height=2, width=3, count=1,
+                       dtype="uint8") as ds:
+        ds.write(m.astype(np.uint8), 1)
+    for name in ("l.npy", "one.mat", "l.tif", "l.png"):
+        lab = read_labels(tmp_path / name)
+        assert np.array_equal(lab.train, m) and lab.test is None, name
+    both = read_labels(tmp_path / "trte.mat")
+    assert np.array_equal(both.train, m) and np.array_equal(both.test, (m == 0))
+    assert both.n_classes == 3
+
+
+@pytest.mark.parametrize("bad", [np.array([[0.5, 1]]), np.array([[-1, 1]]),
+                                 np.array([[np.nan, 1]]), np.zeros((2, 2, 2))])
+def test_read_labels_refuses_non_classes(tmp_path, bad):
+    np.save(tmp_path / "b.npy", bad)
+    with pytest.raises(InputError):
+        read_labels(tmp_path / "b.npy")
+
+
+def test_split_is_stratified_and_seeded():
+    rng = np.random.default_rng(3)
+    m = rng.integers(0, 4, (30, 40)).astype(np.int32)
+    m[0, 0], m[0, 1] = 9, 9  # a class of two pixels keeps one for testing
+    tr, te = split(m, "0.25", seed=5)
+    tr2, te2 = split(m, "0.25", seed=5)
+    assert np.array_equal(tr, tr2) and np.array_equal(te, te2)
+    assert not ((tr > 0) & (te > 0)).any()
+    assert np.array_equal(np.where(tr > 0, tr, te), m)
+    for k in (1, 2, 3):
+        n = (m == k).sum()
+        assert (tr == k).sum() == round(0.25 * n)
+    assert (tr == 9).sum() == 1 and (te == 9).sum() == 1
+    tr, te = split(m, "20", seed=0)
+    assert all((tr == k).sum() == 20 for k in (1, 2, 3))
+    assert not np.array_equal(split(m, "0.25", seed=6)[0], split(m, "0.25", seed=5)[0])
+    for spec in ("0", "1.5", "x", "-3", "2.5"):
+        with pytest.raises(InputError):
+            split(m, spec)
+
+
+# ------------------------------------------------------------------------------ patches and model
+def test_patches_at_the_borders_mirror_the_image():
+    cube = torch.arange(2 * 5 * 6, dtype=torch.float32).reshape(2, 5, 6)
+    ref = np.pad(cube.numpy(), ((0, 0), (3, 3), (3, 3)), mode="symmetric")
+    assert np.array_equal(mirror_pad(cube, 3).numpy(), ref)
+    rows, cols = torch.tensor([0, 4, 2]), torch.tensor([0, 5, 3])
+    p = patches(cube, rows, cols, 7)  # N×49×C
+    assert p.shape == (3, 49, 2)
+    for i, (r, c) in enumerate(zip(rows.tolist(), cols.tolist())):
+        want = ref[:, r:r + 7, c:c + 7].reshape(2, 49).T
+        assert np.array_equal(p[i].numpy(), want)
+        assert np.array_equal(p[i, 24].numpy(), cube[:, r, c].numpy())  # the centre pixel
+
+
+def test_tokens_group_neighbouring_bands_with_wraparound():
+    spectra = torch.arange(4, dtype=torch.float32).reshape(1, 1, 4).repeat(1, 2, 1)  # N×P²×C
+    t = tokens(spectra, 3)  # 1×4×6: bands b−1, b, b+1 of both patch pixels
+    assert t.shape == (1, 4, 6)
+    assert t[0, 0].tolist() == [3, 3, 0, 0, 1, 1]
+    assert t[0, 3].tolist() == [2, 2, 3, 3, 0, 0]
+
+
+def test_asw_starts_as_one_residual():
+    torch.manual_seed(0)
+    asw = ASW(6)
+    x = torch.rand(5, 6)
+    assert torch.equal(asw.band_weights(), torch.zeros(6))
+    assert torch.allclose(asw(x), x + asw.mlp(x))  # not 2x + MLP(x), as the published code
+    (asw(x).sum()).backward()
+    assert asw.fc2.weight.grad is not None and asw.fc2.weight.grad.abs().sum() > 0
+
+
+def test_classifier_shapes():
+    cfg = ClassifierConfig(bands=9, classes=4)
+    model = Classifier(cfg)
+    logits, weighed = model(torch.rand(3, 49, 9))
+    assert logits.shape == (3, 4) and weighed.shape == (3, 49, 9)
+    assert len(model.former.fuse) == cfg.depth - 2
+    no_asw = Classifier(ClassifierConfig(bands=9, classes=4, asw=False))
+    x = torch.rand(2, 49, 9)
+    assert torch.equal(no_asw(x)[1], x)
+
+
+# ------------------------------------------------------------------------------ ISI
+def test_isi_jitter_is_symmetric_and_bounded():
+    wl = np.linspace(400, 1000, 31)  # spacing 20 nm
+    cube = np.broadcast_to(wl[:, None, None], (31, 4, 4)).copy()  # each band = its wavelength
+    rng = np.random.default_rng(0)
+    shifts = []
+    for _ in range(40):
+        w = Jitter(wl, cube, eta=0.1, p=1.0).weights(rng)
+        moved = w @ wl - wl
+        assert np.allclose(w.sum(1), 1)
+        assert (np.abs(moved) <= 0.1 * 20 + 1e-9).all()
+        shifts.append(moved[1:-1])
+    shifts = np.concatenate(shifts)
+    assert (shifts < -0.5).any() and (shifts > 0.5).any()  # both directions
+    assert abs(shifts.mean()) < 0.2
+    assert np.array_equal(Jitter(wl, cube, eta=0.1, p=0.0).weights(rng), np.eye(31))
+    assert np.allclose(Jitter(wl, cube, eta=0.0, p=1.0).weights(rng), np.eye(31))
+
+
+def test_isi_moves_about_p_of_the_bands():
+    wl = np.linspace(400, 1000, 101)
+    cube = np.random.default_rng(0).random((101, 3, 3))
+    w = Jitter(wl, cube, eta=0.1, p=0.5).weights(np.random.default_rng(1))
+    moved = ~np.isclose(np.diag(w), 1.0)
+    assert 30 < moved.sum() < 70
+
+
+# ------------------------------------------------------------------------------ metrics
+def test_metrics_against_a_hand_computed_matrix():
+    true = np.array([1, 1, 2, 2, 3])
+    pred = np.array([1, 2, 2, 2, 1])
+    m = confusion(true, pred, 3)
+    assert m.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+    acc = accuracy(m)
+    assert acc.oa == pytest.approx(3 / 5)
+    assert acc.aa == pytest.approx((0.5 + 1 + 0) / 3)
+    pe = (2 * 2 + 2 * 3 + 1 * 0) / 25
+    assert acc.kappa == pytest.approx((0.6 - pe) / (1 - pe))
+    assert acc.per_class == [0.5, 1.0, 0.0]
+
+
+# ------------------------------------------------------------------------------ end to end
+@pytest.fixture(scope="module")
+def crop_hnr(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("cls") / "crop.hnr"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hinerc.compress(CROP, path, bpppb=1.0, effort=1)
+    return path
+
+
+def test_cli_classify_end_to_end(runner, tmp_path, crop_hnr):
+    out, png, rep, mdl = (tmp_path / n for n in ("c.tif", "c.png", "r.json", "m.pt"))
+    r = runner.invoke(cli, ["classify", str(crop_hnr), "--train", str(CROP_LABELS),
+                            "--split", "0.5", "--epochs", "3", "-o", str(out), "--preview",
+                            str(png), "--report", str(rep), "--save-model", str(mdl), "--quiet"])
+    assert r.exit_code == 0, r.stderr
+    report = json.loads(rep.read_text())
+    assert report["isi"] and report["asw"] and report["epochs"] == 3
+    assert report["train_pixels"] + report["test_pixels"] == 256
+    assert 0 <= report["oa"] <= 1 and len(report["confusion"]) == 6
+    assert sum(map(sum, report["confusion"])) == report["test_pixels"]
+    with rasterio.open(out) as ds, rasterio.open(CROP) as src:
+        classes = ds.read(1)
+        assert ds.crs == src.crs and ds.transform == src.transform
+        assert classes.shape == (16, 16) and 1 <= classes.min() and classes.max() <= 6
+        assert ds.colormap(1)[1][:3] != (0, 0, 0)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the saved classifier, applied without training, gives the same map
+    out2 = tmp_path / "c2.tif"
+    r = runner.invoke(cli, ["classify", str(crop_hnr), "--model", str(mdl), "--test",
+                            str(CROP_LABELS), "-o", str(out2), "--json", "--quiet"])
+    assert r.exit_code == 0, r.stderr
+    with rasterio.open(out2) as ds:
+        assert np.array_equal(ds.read(1), classes)
+    assert json.loads(r.stdout)["epochs"] == 0
+
+
+def test_cli_classify_plain_cube_has_no_isi(runner, tmp_path):
+    rep = tmp_path / "r.json"
+    r = runner.invoke(cli, ["classify", str(CROP), "--train", str(CROP_LABELS), "--split", "8",
+                            "--epochs", "1", "--no-asw", "-o", str(tmp_path / "c.tif"),
+                            "--report", str(rep)])
+    assert r.exit_code == 0, r.stderr
+    d = json.loads(rep.read_text())
+    assert not d["isi"] and not d["asw"] and d["train_pixels"] == 6 * 8
+    assert "OA" in r.stdout and "ISI off" in r.stderr
+
+
+def test_cli_classify_errors(runner, tmp_path, crop_hnr):
+    out = tmp_path / "c.tif"
+    np.save(tmp_path / "small.npy", np.ones((4, 4), np.int32))
+    cases = [
+        (["--train", str(tmp_path / "small.npy")], 1, "labels are 4×4"),
+        (["--train", str(CROP_LABELS), "--split", "abc"], 1, "--split"),
+        (["--train", str(CROP_LABELS), "--test", str(CROP_LABELS)], 1, "overlap"),
+        ([], 2, "--train"),
+        (["--model", str(tmp_path / "none.pt"), "--train", str(CROP_LABELS)], 2, "--model"),
+        (["--model", str(tmp_path / "small.npy")], 1, "not a saved hinerc classifier"),
+    ]
+    for args, code, needle in cases:
+        r = runner.invoke(cli, ["classify", str(crop_hnr), "-o", str(out), "--epochs", "1",
+                                "--quiet", *args])
+        assert r.exit_code == code, (args, r.stderr)
+        assert needle in r.stderr, r.stderr
+        assert not out.exists()
+    out.write_bytes(b"keep")
+    r = runner.invoke(cli, ["classify", str(crop_hnr), "--train", str(CROP_LABELS), "-o",
+                            str(out), "--split", "0.5", "--epochs", "1", "--quiet"])
+    assert r.exit_code == 1 and "exists" in r.stderr and out.read_bytes() == b"keep"
