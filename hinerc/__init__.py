@@ -1,4 +1,5 @@
-"""hinerc: a hyperspectral image codec based on an overfitted neural representation (HINER).
+"""hinerc: a hyperspectral image codec that fits a small model to each cube (a low-rank model by
+default, the published HINER network with ``arch="hiner"``).
 
 The Python API mirrors the command line::
 
@@ -7,8 +8,9 @@ The Python API mirrors the command line::
     cube = hinerc.decompress("scene.hnr", "decoded.hdr")
     every5nm = hinerc.resample("scene.hnr", "every5nm.hdr", wavelengths="400:2500:5")
     facts = hinerc.inspect("scene.hnr")
+    from hinerc.classify import classify   # SpectralFormer + ASW + ISI on the decoded cube
 
-Importing hinerc does not import torch; only compressing, decompressing and resampling do.
+Importing hinerc does not import torch; only ``arch="hiner"`` and classification do.
 """
 
 __version__ = "0.1.0"

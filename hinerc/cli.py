@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import sys
-import tempfile
 import traceback
 import warnings
 from pathlib import Path
@@ -616,9 +614,9 @@ def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spe
       hinerc classify other.hnr --model sf.pt --test te.tif -o other_classes.tif
     """
     from hinerc import api, batch
+    from hinerc.classify import classify as run
     from hinerc.classify import output as out_mod
     from hinerc.classify.train import TrainSettings
-    from hinerc.classify.train import classify as run
 
     _show_warnings(quiet)
     if model_path is not None and (train is not None or split_spec is not None):
@@ -626,34 +624,17 @@ def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spe
     if model_path is None and train is None:
         raise click.UsageError("give --train labels (or --model with a saved classifier)")
     outputs = [p for p in (output, preview, report_path, save_model) if p is not None]
-    for p in outputs:
-        api.check_output(p, [input] + [x for x in (train, test, model_path) if x], force)
     if len(set(map(str, outputs))) != len(outputs):
         raise click.UsageError("the outputs must be different files")
     settings = TrainSettings(epochs=epochs, asw=not no_asw, isi=not no_isi, isi_eta=isi_eta,
                              isi_p=isi_p, seed=seed,
                              device=batch.parse_devices(api.resolve_device(device))[0])
-    with tempfile.TemporaryDirectory(dir=output.parent if output.parent.exists() else None) as tmp:
-        stage = Path(tmp)
-        with _ClassifyProgress(enabled=not quiet, epochs=epochs) as prog:
-            result, cube = run(input, train, test, split_spec=split_spec, settings=settings,
-                               model_path=model_path, var=var, progress=prog.update,
-                               save_to=stage / "model.pt" if save_model else None)
-        # everything is computed: only now is anything written, each file whole or not at all
-        report = result.report()
-        report.update({"input": str(input), "output": str(output)})
-        staged = [(stage / "map.tif", output)]
-        out_mod.write_class_map(result.classes, stage / "map.tif", cube)
-        if preview is not None:
-            out_mod.write_png(result.classes, stage / "preview.png")
-            staged.append((stage / "preview.png", preview))
-        if report_path is not None:
-            out_mod.write_report(report, stage / "report.json")
-            staged.append((stage / "report.json", report_path))
-        if save_model is not None:
-            staged.append((stage / "model.pt", save_model))
-        for src, dst in staged:
-            shutil.move(str(src), str(dst))
+    with _ClassifyProgress(enabled=not quiet, epochs=epochs) as prog:
+        result = run(input, output, train=train, test=test, split=split_spec,
+                     settings=settings, preview=preview, report=report_path,
+                     save_model=save_model, model=model_path, var=var, force=force,
+                     progress=prog.update)
+    report = result.report()
     if as_json:
         click.echo(_dump(report))
     elif not quiet:

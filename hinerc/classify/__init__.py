@@ -6,3 +6,55 @@ Modules, one job each: :mod:`~hinerc.classify.labels` (label rasters, the strati
 at jittered wavelengths), :mod:`~hinerc.classify.metrics` (confusion matrix, OA, AA, κ),
 :mod:`~hinerc.classify.train` (training, prediction, the saved classifier).
 """
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+PathLike = Union[str, Path]
+
+
+def classify(source: PathLike, output: PathLike, *, train: Optional[PathLike] = None,
+             test: Optional[PathLike] = None, split: Optional[str] = None,
+             settings: Any = None, preview: Optional[PathLike] = None,
+             report: Optional[PathLike] = None, save_model: Optional[PathLike] = None,
+             model: Optional[PathLike] = None, var: Optional[str] = None, force: bool = False,
+             progress: Optional[Callable[[Any], None]] = None) -> Any:
+    """Train (or apply, with ``model``) the classifier on ``source`` and write the class map.
+
+    ``output`` is the class map (GeoTIFF); ``preview`` (PNG), ``report`` (JSON) and
+    ``save_model`` are optional. Nothing is written until everything is computed, then each
+    file whole; existing files are kept unless ``force``, and no input is ever overwritten.
+    ``settings`` is a :class:`hinerc.classify.train.TrainSettings`. Returns the
+    :class:`hinerc.classify.train.ClassifyResult` (its ``report()`` is what ``report`` holds).
+    """
+    from hinerc.api import check_output
+    from hinerc.classify import output as out
+    from hinerc.classify.train import classify as run
+
+    dests = {"map.tif": Path(output)}
+    for name, p in (("preview.png", preview), ("report.json", report), ("model.pt", save_model)):
+        if p is not None:
+            dests[name] = Path(p)
+    inputs = [Path(x) for x in (source, train, test, model) if x is not None]
+    for p in dests.values():
+        check_output(p, inputs, force)
+    with tempfile.TemporaryDirectory() as tmp:
+        stage = Path(tmp)
+        result, cube = run(source, train, test, split_spec=split, settings=settings,
+                           model_path=model, var=var, progress=progress,
+                           save_to=stage / "model.pt" if save_model is not None else None)
+        facts = result.report()
+        facts.update({"input": str(source), "output": str(output)})
+        out.write_class_map(result.classes, stage / "map.tif", cube)
+        if preview is not None:
+            out.write_png(result.classes, stage / "preview.png")
+        if report is not None:
+            out.write_report(facts, stage / "report.json")
+        for name, dst in dests.items():
+            shutil.move(str(stage / name), str(dst))
+    result.facts = facts
+    return result

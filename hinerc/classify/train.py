@@ -68,8 +68,11 @@ class ClassifyResult:
     isi: bool
     asw: bool
     notes: list[str] = field(default_factory=list)
+    facts: Optional[dict[str, Any]] = None  # the written report, once written
 
     def report(self) -> dict[str, Any]:
+        if self.facts is not None:
+            return self.facts
         d: dict[str, Any] = {"train_pixels": self.train_pixels, "test_pixels": self.test_pixels,
                              "epochs": self.epochs, "seconds": round(self.seconds, 2),
                              "asw": self.asw, "isi": self.isi, "notes": self.notes}
