@@ -86,6 +86,13 @@ def resolve_device(device: str = "auto") -> str:
     raise InputError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)")
 
 
+def _checked_device(device: str) -> str:
+    """``device`` checked now when it names CUDA, else kept as is: ``auto`` is resolved only
+    if a network runs (a lowrank file decodes without importing torch)."""
+    device = (device or "auto").strip().lower()
+    return device if device in ("auto", "cpu") else resolve_device(device)
+
+
 def _same_file(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
@@ -528,7 +535,8 @@ def _decode_samples(f: HnrFile, nodata: Optional[float], device: str) -> np.ndar
         if hd.n_coded:
             from hinerc.nn.model import decode_bands
 
-            decoded = decode_bands(f.model, tensors, hd.height, hd.width, device=device)
+            decoded = decode_bands(f.model, tensors, hd.height, hd.width,
+                                   device=resolve_device(device))
         else:
             decoded = np.empty((0, hd.height, hd.width), np.float32)
     n_mask = int((f.bands.kinds != 2).sum())
@@ -552,7 +560,7 @@ def decompress(source: PathLike, output: Optional[PathLike] = None, *, format: O
             if p != out_path:
                 check_output(p, [src], force)
     f = container.read_file(src)
-    cube = decode_file(f, resolve_device(device))
+    cube = decode_file(f, _checked_device(device))
     if dtype is not None:
         if dtype != "float32":
             raise InputError("only --dtype float32 is supported besides the original type")
@@ -606,7 +614,7 @@ def resample(source: PathLike, output: Optional[PathLike] = None, *,
                          "decompress it instead")
     if f.meta.get("wavelengths_nm") is None:
         raise InputError(f"{src}: the cube declares no wavelengths, so it cannot be resampled")
-    dev = resolve_device(device)
+    dev = _checked_device(device)
     hd = f.header
     out_dt = np.dtype(dtype or hd.dtype)
     data = np.empty((hd.height, hd.width, target.count), dtype=out_dt)

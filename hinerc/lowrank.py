@@ -291,7 +291,7 @@ def _try_rank(p: _Problem, k: int, rels: Sequence[float], budget: int) -> Option
 def first_rank(bpppb: float) -> int:
     """Where the search starts: a little below the best ranks measured on real cubes
     (Jasper Ridge 8, 16, 28, 40, 64 and CAVE 6, 10, 16 at 0.05, 0.1, 0.25, 0.5, 1 bpppb)."""
-    return max(1, round(40 * bpppb ** 0.6))
+    return max(1, round(40 * max(bpppb, 0.0) ** 0.6))
 
 
 def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, budget: int,
@@ -310,6 +310,9 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
     """
     t0 = time.perf_counter()
     n, h, w = target.shape
+    if budget < 64:
+        raise RateError("the rate is below what the smallest low-rank code needs "
+                        f"(about {min_bytes(n)} bytes for the embeddings and maps)")
     p = _Problem(target, valid, np.asarray(scales, np.float64))
     top = min(n, h * w, MAX_RANK)
     cands = sorted({min(r, top) for r in search.ranks})

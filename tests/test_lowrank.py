@@ -51,8 +51,8 @@ def test_embeddings_unpack_refuses_lies():
         good[:1 + 4] + struct.pack("<f", float("nan")) + good[9:],  # a NaN step
         good[:-3],  # truncated stream
         good[:17] + b"junk" * 4,  # not LZMA
-        good[:17] + lzma.compress(b"\x00" * 7, format=lzma.FORMAT_RAW,
-                                  filters=[{"id": lzma.FILTER_LZMA2, "preset": 9}]),  # short
+        good[:17] + lzma.compress(b"\x00" * 7, format=lzma.FORMAT_RAW, filters=[
+            {"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": 1 << 20}]),  # too short
     ]
     for buf in lies:
         with pytest.raises(CorruptFileError):

@@ -1,8 +1,9 @@
 """SPEC and MAPS: what a low-rank (``arch: lowrank``) file stores besides the band table.
 
 * SPEC: a width byte *w* (1, 2 or 4), k uint16 map centres, k+1 float32 dequantization steps,
-  then one raw LZMA2 stream (preset 9) of the (k+1)×N quantized embeddings, each row replaced by
-  its differences along the bands (first value kept), as little-endian signed *w*-byte ints.
+  then one raw LZMA2 stream (preset 9, 1 MiB dictionary) of the (k+1)×N quantized embeddings,
+  each row replaced by its differences along the bands (first value kept), as little-endian
+  signed *w*-byte ints.
 * MAPS: a JPEG 2000 codestream (ISO/IEC 15444-1, no JP2 box) of k uint16 components, H×W;
   empty when k = 0.
 
@@ -19,7 +20,8 @@ import numpy as np
 
 from hinerc.errors import CorruptFileError
 
-_LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 9}]
+#: A 1 MiB dictionary (not preset 9's 64 MiB): the decoder allocates it, even for a hostile file.
+_LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": 1 << 20}]
 #: Start of a JPEG 2000 codestream: SOC then SIZ marker.
 J2K_START = b"\xff\x4f\xff\x51"
 
