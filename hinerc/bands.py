@@ -3,7 +3,8 @@
 Each band is classified as *coded* (the network represents it), *constant* (every real sample
 has one value: restored exactly, no training spent) or *no-data* (no real sample at all). Coded
 bands are min/max normalised to [0, 1] over their real samples; the offset and scale are stored
-(float32, or float64 for 32/64-bit types) and the target is computed from the stored values, so
+(float32, or float64 for a 32/64-bit cube with a constant band float32 cannot hold exactly) and
+the target is computed from the stored values, so
 the encoder measures exactly what the decoder will produce. Numpy only.
 """
 
@@ -45,6 +46,19 @@ def samples_nodata(data: np.ndarray, nodata: Optional[float]) -> np.ndarray:
     return data == np.asarray(nodata).astype(data.dtype)
 
 
+def _constants_fit_float32(data: np.ndarray, nd: np.ndarray) -> bool:
+    """Whether every constant band's value survives float32: then a 32/64-bit cube's band table
+    can be float32 too (half the bytes; a coded band's min and range need no more precision
+    than the lossy code itself, but a constant band is restored exactly)."""
+    for b in range(data.shape[2]):
+        real = data[:, :, b][~nd[:, :, b]]
+        if real.size and real.min() == real.max():
+            v = real.flat[0]
+            if np.float64(np.float32(v)) != np.float64(v):
+                return False
+    return True
+
+
 def prepare(cube: Cube) -> PreparedCube:
     data = cube.data
     nd = nodata_mask(cube)
@@ -54,7 +68,7 @@ def prepare(cube: Cube) -> PreparedCube:
             raise InputError(f"the cube holds {int(bad.sum())} NaN or infinite samples "
                              "(declare them as no-data)")
     c = cube.bands
-    width = 8 if data.dtype.name in WIDE_TYPES else 4
+    width = 8 if data.dtype.name in WIDE_TYPES and not _constants_fit_float32(data, nd) else 4
     fdt = np.float64 if width == 8 else np.float32
     kinds = np.zeros(c, np.uint8)
     offsets = np.zeros(c, np.float64)

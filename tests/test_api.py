@@ -114,3 +114,16 @@ def test_corrupt_model_payload_detected_by_crc(tmp_path, tiny_hnr):
     bad.write_bytes(bytes(buf))
     with pytest.raises(container.CorruptFileError, match="bad.hnr"):
         hinerc.decompress(bad)
+
+
+def test_band_table_is_float32_unless_a_constant_needs_more(tmp_path):
+    from hinerc.format import container
+
+    cube = make_cube(dtype=np.float64)
+    hinerc.compress(cube, tmp_path / "a.hnr", bpppb=4.0)
+    assert container.read_file(tmp_path / "a.hnr").header.band_param_bytes == 4
+    data = cube.data.copy()
+    data[:, :, 5] = 0.1  # not a float32 value: the table stays float64, the band exact
+    hinerc.compress(Cube(data, wavelengths_nm=cube.wavelengths_nm), tmp_path / "b.hnr", bpppb=4.0)
+    assert container.read_file(tmp_path / "b.hnr").header.band_param_bytes == 8
+    assert (hinerc.decompress(tmp_path / "b.hnr").data[:, :, 5] == 0.1).all()
