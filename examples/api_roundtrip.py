@@ -21,12 +21,13 @@ print(f"{src.name}: {original.shape} {original.dtype}")
 
 with tempfile.TemporaryDirectory() as tmp:
     hnr = Path(tmp) / "cube.hnr"
-    result = hinerc.compress(original, hnr, bpppb=rate, epochs=30, seed=0)
+    result = hinerc.compress(original, hnr, bpppb=rate, seed=0)  # arch="hiner" for the network
     print(f"compressed: {result.size_bytes:,} bytes = {result.bpppb:.4f} bpppb, "
           f"PSNR {result.psnr_db:.2f} dB in {result.seconds:.1f} s")
 
     facts = hinerc.inspect(hnr)  # header only, no decoding
-    print(f"info: {facts['shape']} {facts['dtype']}, {facts['compression_ratio']:.1f}:1")
+    print(f"info: {facts['shape']} {facts['dtype']}, {facts['compression_ratio']:.1f}:1, "
+          f"model {facts['arch']}")
 
     decoded = hinerc.decompress(hnr, Path(tmp) / "decoded.hdr")
     print(f"decoded: {decoded.shape} {decoded.dtype}, "
