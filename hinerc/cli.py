@@ -574,7 +574,7 @@ def _format_info(d: dict) -> str:
               default=None, help="Write OA, AA, kappa, per-class accuracy and the confusion "
                                  "matrix as JSON.")
 @click.option("--save-model", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Save the trained classifier (a state dict, loaded with weights_only).")
+              help="Save the trained classifier (.npz: plain arrays and a JSON config).")
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Apply a saved classifier instead of training.")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
@@ -610,8 +610,8 @@ def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spe
       hinerc classify scene.hnr --train tr.tif --test te.tif -o classes.tif --report r.json
       hinerc classify IndianPines.hnr --train IndianPines_TRTE.mat -o classes.tif
       hinerc classify scene.hnr --train labels.tif --split 0.1 -o classes.tif --preview c.png
-      hinerc classify scene.hnr --train tr.tif -o c.tif --save-model sf.pt --no-isi
-      hinerc classify other.hnr --model sf.pt --test te.tif -o other_classes.tif
+      hinerc classify scene.hnr --train tr.tif -o c.tif --save-model sf.npz --no-isi
+      hinerc classify other.hnr --model sf.npz --test te.tif -o other_classes.tif
     """
     from hinerc import api, batch
     from hinerc.classify import classify as run

@@ -169,7 +169,7 @@ def crop_hnr(tmp_path_factory) -> Path:
 
 
 def test_cli_classify_end_to_end(runner, tmp_path, crop_hnr):
-    out, png, rep, mdl = (tmp_path / n for n in ("c.tif", "c.png", "r.json", "m.pt"))
+    out, png, rep, mdl = (tmp_path / n for n in ("c.tif", "c.png", "r.json", "m.npz"))
     r = runner.invoke(cli, ["classify", str(crop_hnr), "--train", str(CROP_LABELS),
                             "--split", "0.5", "--epochs", "3", "-o", str(out), "--preview",
                             str(png), "--report", str(rep), "--save-model", str(mdl), "--quiet"])
@@ -214,7 +214,7 @@ def test_cli_classify_errors(runner, tmp_path, crop_hnr):
         (["--train", str(CROP_LABELS), "--split", "abc"], 1, "--split"),
         (["--train", str(CROP_LABELS), "--test", str(CROP_LABELS)], 1, "overlap"),
         ([], 2, "--train"),
-        (["--model", str(tmp_path / "none.pt"), "--train", str(CROP_LABELS)], 2, "--model"),
+        (["--model", str(tmp_path / "none.npz"), "--train", str(CROP_LABELS)], 2, "--model"),
         (["--model", str(tmp_path / "small.npy")], 1, "not a saved hinerc classifier"),
     ]
     for args, code, needle in cases:

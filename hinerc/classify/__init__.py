@@ -36,7 +36,7 @@ def classify(source: PathLike, output: PathLike, *, train: Optional[PathLike] = 
     from hinerc.classify.train import classify as run
 
     dests = {"map.tif": Path(output)}
-    for name, p in (("preview.png", preview), ("report.json", report), ("model.pt", save_model)):
+    for name, p in (("preview.png", preview), ("report.json", report), ("model.npz", save_model)):
         if p is not None:
             dests[name] = Path(p)
     inputs = [Path(x) for x in (source, train, test, model) if x is not None]
@@ -46,7 +46,7 @@ def classify(source: PathLike, output: PathLike, *, train: Optional[PathLike] = 
         stage = Path(tmp)
         result, cube = run(source, train, test, split_spec=split, settings=settings,
                            model_path=model, var=var, progress=progress,
-                           save_to=stage / "model.pt" if save_model is not None else None)
+                           save_to=stage / "model.npz" if save_model is not None else None)
         facts = result.report()
         facts.update({"input": str(source), "output": str(output)})
         out.write_class_map(result.classes, stage / "map.tif", cube)

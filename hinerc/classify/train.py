@@ -247,32 +247,40 @@ def train_classifier(prep: Prepared, labels: Labels, s: TrainSettings, isi: bool
 
 # ----------------------------------------------------------------------------- saved models
 def save_model(model, path: Path, kept_bands: int) -> None:
-    """The classifier as a plain state dict plus its config: loadable with weights_only=True."""
-    import torch
+    """The classifier as plain arrays: a ``.npz`` of its state dict plus its config as JSON
+    (read back with ``allow_pickle=False``: no pickle, no ``torch.load``)."""
+    import json
 
     from hinerc import __version__
 
-    torch.save({"format": "hinerc-classifier-1", "hinerc_version": __version__,
-                "config": model.cfg.to_dict(), "state": model.state_dict(),
-                "input_bands": kept_bands}, path)
+    meta = {"format": "hinerc-classifier-1", "hinerc_version": __version__,
+            "config": model.cfg.to_dict(), "input_bands": kept_bands}
+    arrays = {f"state/{k}": v.detach().cpu().numpy() for k, v in model.state_dict().items()}
+    with open(path, "wb") as fh:
+        np.savez(fh, __meta__=np.array(json.dumps(meta)), **arrays)
 
 
 def load_model(path: Path, device: str = "cpu"):
+    import json
+
     import torch
 
     from hinerc.classify.model import Classifier, ClassifierConfig
 
     try:
-        blob = torch.load(path, map_location=device, weights_only=True)
-        if not isinstance(blob, dict) or blob.get("format") != "hinerc-classifier-1":
+        with np.load(path, allow_pickle=False) as z:
+            meta = json.loads(str(z["__meta__"]))
+            state = {k[len("state/"):]: torch.as_tensor(z[k]) for k in z.files
+                     if k.startswith("state/")}
+        if not isinstance(meta, dict) or meta.get("format") != "hinerc-classifier-1":
             raise ValueError("not a hinerc classifier")
-        model = Classifier(ClassifierConfig(**blob["config"])).to(device)
-        model.load_state_dict(blob["state"])
+        model = Classifier(ClassifierConfig(**meta["config"])).to(device)
+        model.load_state_dict(state, strict=True)
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except Exception as exc:  # noqa: BLE001 - any unreadable model is a bad input
-        raise InputError(f"{path}: not a saved hinerc classifier ({str(exc).splitlines()[0]})"
-                         ) from None
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: not a saved hinerc classifier ({first[:120]})") from None
     return model
 
 
