@@ -217,9 +217,11 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     tile = DEFAULT_TILE.get(arch, 256) if tile is None else tile
     if tile < 8:
         raise InputError("--tile must be at least 8 pixels")
-    # lowrank runs on the CPU; an explicit device is still checked (a typo is an error).
-    dev = resolve_device(device) if arch == "hiner" or device not in (None, "", "auto") else "cpu"
-    dev = dev if arch == "hiner" else "cpu"
+    if arch == "hiner":
+        dev = resolve_device(device)
+    else:  # lowrank runs on the CPU; a device named anyway is still checked (a typo is an error)
+        _checked_device(device)
+        dev = "cpu"
     tc_args = dict(epochs=epochs, lr=lr, bands_per_step=bands_per_step, seed=seed, device=dev,
                    arch=arch, search=preset.search())
 
