@@ -247,47 +247,52 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
                    f"{result.seconds:.1f} s on {result.device}", err=False)
 
 
-class _TrainingProgress:
-    """A rich progress bar on stderr: epoch, loss, PSNR, ETA."""
+class _ProgressBar:
+    """A transient rich progress bar on stderr with one task; subclasses say what it shows."""
+
+    fields = ""  # the columns after the bar, e.g. "loss {task.fields[loss]}"
 
     def __init__(self, enabled: bool):
         self.enabled = enabled
         self.progress = None
         self.task = None
 
-    def __enter__(self) -> "_TrainingProgress":
+    def __enter__(self):  # noqa: ANN204
         if self.enabled:
             from rich.console import Console
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                        TimeElapsedColumn, TimeRemainingColumn)
             self.progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]}  PSNR {task.fields[psnr]}"),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                console=Console(stderr=True), transient=True)
+                TextColumn(self.fields), TimeElapsedColumn(), TextColumn("ETA"),
+                TimeRemainingColumn(), console=Console(stderr=True), transient=True)
             self.progress.start()
         return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+class _TrainingProgress(_ProgressBar):
+    """compress: stage lines, and for --arch hiner epoch, loss, PSNR, ETA."""
+
+    fields = "loss {task.fields[loss]}  PSNR {task.fields[psnr]}"
 
     def stage(self, text: str) -> None:
         if not self.enabled or self.progress is None:
             return
+        self.progress.console.print(f"[dim]{text}[/dim]")
         if text.startswith("training"):
-            self.progress.console.print(f"[dim]{text}[/dim]")
             if self.task is not None:
                 self.progress.remove_task(self.task)
             self.task = self.progress.add_task("epoch", total=None, loss="-", psnr="-")
-        else:
-            self.progress.console.print(f"[dim]{text}[/dim]")
 
     def update(self, stats: Any) -> None:
         if self.progress is None or self.task is None:
             return
         self.progress.update(self.task, completed=stats.epoch, total=stats.epochs,
                              loss=f"{stats.loss:.4f}", psnr=f"{stats.psnr_db:.2f} dB")
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 def cube_output_options(f):  # noqa: ANN001
@@ -628,7 +633,7 @@ def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spe
         raise click.UsageError("the outputs must be different files")
     settings = TrainSettings(epochs=epochs, asw=not no_asw, isi=not no_isi, isi_eta=isi_eta,
                              isi_p=isi_p, seed=seed,
-                             device=batch.parse_devices(api.resolve_device(device))[0])
+                             device=api.resolve_device(batch.parse_devices(device)[0]))
     with _ClassifyProgress(enabled=not quiet, epochs=epochs) as prog:
         result = run(input, output, train=train, test=test, split=split_spec,
                      settings=settings, preview=preview, report=report_path,
@@ -644,25 +649,18 @@ def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spe
                    f"(ASW {'on' if result.asw else 'off'}, ISI {'on' if result.isi else 'off'})")
 
 
-class _ClassifyProgress:
-    """A rich progress bar on stderr: epoch, loss, test OA."""
+class _ClassifyProgress(_ProgressBar):
+    """classify: epoch, loss, test OA, ETA."""
+
+    fields = "loss {task.fields[loss]}  test OA {task.fields[oa]}"
 
     def __init__(self, enabled: bool, epochs: int):
-        self.enabled, self.epochs = enabled, epochs
-        self.progress = None
-        self.task = None
+        super().__init__(enabled)
+        self.epochs = epochs
 
-    def __enter__(self) -> "_ClassifyProgress":
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
-            self.progress = Progress(
-                TextColumn("epoch"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("loss {task.fields[loss]}  test OA {task.fields[oa]}"),
-                TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                console=Console(stderr=True), transient=True)
-            self.progress.start()
+    def __enter__(self):  # noqa: ANN204
+        super().__enter__()
+        if self.progress is not None:
             self.task = self.progress.add_task("epoch", total=self.epochs, loss="-", oa="-")
         return self
 
@@ -673,10 +671,6 @@ class _ClassifyProgress:
         if info.test_oa is not None:
             fields["oa"] = f"{100 * info.test_oa:.2f}%"
         self.progress.update(self.task, completed=info.epoch, **fields)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.stop()
 
 
 def _fmt_model(d: dict, cfg: dict) -> str:

@@ -147,6 +147,15 @@ def boundaries(buf: bytes) -> list[int]:
     return sorted({c + d for c in out for d in (-1, 0, 1) if 0 <= c + d < len(buf)})
 
 
+def flipped(buf: bytes, data) -> bytes:
+    """``buf`` with 1–8 distinct bits flipped (a bit flipped twice would leave it valid)."""
+    out = bytearray(buf)
+    for b in data.draw(st.lists(st.integers(0, 8 * len(buf) - 1), min_size=1, max_size=8,
+                                unique=True)):
+        out[b // 8] ^= 0x80 >> (b % 8)
+    return bytes(out)
+
+
 def inflate(b: bytes) -> bytes:
     return zlib.decompress(b)
 
@@ -273,12 +282,7 @@ def test_truncation_at_random_points(base, work, rss0, data):
 @fuzz(30)
 @given(st.data())
 def test_random_bit_flips(base, work, rss0, data):
-    bits = data.draw(st.lists(st.integers(0, 8 * len(base) - 1), min_size=1, max_size=8,
-                              unique=True))
-    buf = bytearray(base)
-    for b in bits:
-        buf[b // 8] ^= 0x80 >> (b % 8)
-    assert not check(bytes(buf), work, rss0)
+    assert not check(flipped(base, data), work, rss0)
 
 
 @fuzz(30)
@@ -884,9 +888,7 @@ def test_tiled_truncation_and_flips(base_tiled, work, rss0, data):
     if data.draw(st.booleans()):
         buf = base_tiled[:data.draw(st.integers(0, len(base_tiled) - 1))]
     else:
-        buf = bytearray(base_tiled)
-        for b in data.draw(st.lists(st.integers(0, 8 * len(buf) - 1), min_size=1, max_size=8, unique=True)):
-            buf[b // 8] ^= 0x80 >> (b % 8)
+        buf = flipped(base_tiled, data)
     assert not check(bytes(buf), work, rss0)
 
 
@@ -951,11 +953,7 @@ def test_lowrank_truncation_at_every_boundary(base_lowrank, work, rss0):
 @fuzz(40)
 @given(st.data())
 def test_lowrank_bit_flips(base_lowrank, work, rss0, data):
-    buf = bytearray(base_lowrank)
-    for b in data.draw(st.lists(st.integers(0, 8 * len(buf) - 1), min_size=1, max_size=8,
-                                unique=True)):
-        buf[b // 8] ^= 0x80 >> (b % 8)
-    assert not check(bytes(buf), work, rss0)
+    assert not check(flipped(base_lowrank, data), work, rss0)
 
 
 @fuzz(80)

@@ -1,10 +1,10 @@
 """Train, test and apply the classifier on a cube as decoded from its file.
 
 Data flow: read the input (a ``.hnr`` is decoded with :func:`hinerc.decompress`: the quantized
-model, exactly what the file holds) ─► drop bands without real data, min–max normalise each band
-over its real samples ─► patches of the labelled pixels ─► train (CE + β·reconstruction loss of
-ASW; ISI jitters the patch spectra each epoch for the first 70% of the epochs) ─► test ─►
-predict every pixel ─► class map, report, saved model.
+model, exactly what the file holds) ─► keep the bands that vary, min–max normalised over their
+real samples (:func:`hinerc.bands.prepare`) ─► patches of the labelled pixels ─► train (CE +
+β·reconstruction loss of ASW; ISI jitters the patch spectra each epoch for the first 70% of the
+epochs) ─► test ─► predict every pixel ─► class map, report, saved model.
 """
 
 from __future__ import annotations
@@ -93,23 +93,17 @@ class Prepared:
 
 
 def prepare_cube(cube: Cube) -> Prepared:
-    from hinerc.bands import nodata_mask
+    """The codec's own band preparation (:func:`hinerc.bands.prepare`): its coded bands,
+    min–max normalised over their real samples; constant and no-data bands carry no class
+    information and are left out."""
+    from hinerc.bands import prepare
 
-    nd = nodata_mask(cube)
-    x = cube.data.astype(np.float64)
-    if cube.data.dtype.kind == "f" and not np.isfinite(x[~nd]).all():
-        raise InputError("the cube holds NaN or infinite samples (declare them as no-data)")
-    kept = np.flatnonzero(~nd.all(axis=(0, 1)))
+    prep = prepare(cube)
+    kept = prep.table.coded
     if kept.size == 0:
-        raise InputError("no band of the cube has a real sample")
-    out = np.zeros((kept.size,) + cube.data.shape[:2], np.float32)
-    for i, b in enumerate(kept):
-        band, real = x[:, :, b], ~nd[:, :, b]
-        lo, hi = band[real].min(), band[real].max()
-        out[i] = np.where(real, (band - lo) / (hi - lo) if hi > lo else 0.0, 0.0)
-    valid = np.moveaxis(~nd[:, :, kept], 2, 0) if nd.any() else None
+        raise InputError("no band of the cube varies over its real samples")
     wl = cube.wavelengths_nm[kept] if cube.wavelengths_nm is not None else None
-    return Prepared(out, wl, valid, kept)
+    return Prepared(prep.target, wl, prep.valid, kept)
 
 
 def load_input(path: PathLike, device: str = "cpu") -> tuple[Cube, bool]:
@@ -339,7 +333,7 @@ def classify(source: PathLike, train: Optional[PathLike] = None, test: Optional[
     rows, cols = np.divmod(np.arange(h * w), w)
     classes = predict(model, cube_t, rows, cols).reshape(h, w)
     if prep.valid is not None:
-        classes[~prep.valid.any(axis=0)] = 0
+        classes[~prep.valid.any(axis=0)] = 0  # no band has a real sample there
     acc = None
     n_test = 0
     if labels is not None and labels.test is not None and (labels.test > 0).any():
