@@ -117,6 +117,17 @@ def test_classifier_shapes():
     assert torch.equal(no_asw(x)[1], x)
 
 
+def test_caf_fusion_is_the_published_convolution():
+    """CAF runs as one matrix product; it must equal Conv2d(T, T, (1, 2)) over [x, earlier]."""
+    from hinerc.classify.model import _fuse
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(11, 11, (1, 2))
+    x, earlier = torch.rand(3, 11, 8), torch.rand(3, 11, 8)
+    want = conv(torch.stack([x, earlier], dim=-1)).squeeze(-1)
+    assert torch.allclose(_fuse(conv, x, earlier), want, atol=1e-6)
+
+
 # ------------------------------------------------------------------------------ ISI
 def test_isi_jitter_is_symmetric_and_bounded():
     wl = np.linspace(400, 1000, 31)  # spacing 20 nm

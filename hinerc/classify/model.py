@@ -118,6 +118,17 @@ class _Layer(nn.Module):
         return x + self.ff(self.norm2(x))
 
 
+def _fuse(conv: nn.Conv2d, x: torch.Tensor, earlier: torch.Tensor) -> torch.Tensor:
+    """CAF: ``conv`` (tokens as channels, kernel (1, 2)) over ``[x, earlier]`` stacked on a last
+    axis, as one token-mixing matrix product: the same result, faster on a CPU than the
+    convolution."""
+    b, t, d = x.shape
+    w = conv.weight.reshape(t, t, 2).transpose(1, 2).reshape(t, 2 * t)  # [W₀ W₁]
+    both = torch.cat([x, earlier], dim=1).transpose(0, 1).reshape(2 * t, b * d)
+    out = torch.addmm(conv.bias[:, None], w, both)  # T×(B·D)
+    return out.reshape(t, b, d).transpose(0, 1)
+
+
 class SpectralFormer(nn.Module):
     """SpectralFormer, CAF mode, on tokens from :func:`patches`."""
 
@@ -142,8 +153,7 @@ class SpectralFormer(nn.Module):
         history = []
         for j, layer in enumerate(self.layers):
             if j >= 2:  # cross-layer adaptive fusion with the input two layers back
-                pair = torch.stack([x, history[j - 2]], dim=-1)  # B×T×D×2
-                x = self.fuse[j - 2](pair).squeeze(-1)
+                x = _fuse(self.fuse[j - 2], x, history[j - 2])
             history.append(x)
             x = layer(x)
         return self.head(x[:, 0])
