@@ -30,7 +30,8 @@ from hinerc import __version__
 from hinerc.bands import PreparedCube, nodata_mask, prepare, restore, samples_nodata
 from hinerc.errors import HinercWarning, InputError, OutputExistsError, RateError
 from hinerc.format import container, tiles
-from hinerc.format.container import LOWRANK_ORDER, SECTION_ORDER, HnrFile, json_bytes
+from hinerc.format.container import (LOWRANK_ORDER, SECTION_ORDER, HnrFile, json_bytes,
+                                     meta_bytes)
 from hinerc.format.header import (ALL_ARCHS, FLAG_NO_RESAMPLE, FLAG_NODATA, FLAG_TILED, BandTable,
                                   EncodeReport, HnrHeader, LowRankConfig, ModelConfig)
 from hinerc.format.lowrank import LowRankCode, pack_embeddings, unpack_embeddings
@@ -128,7 +129,7 @@ def _fixed_bytes(header: HnrHeader, meta: dict, prep: PreparedCube, mask: bytes,
     """Exact bytes of every section but MODL and the model's own ones (QPRM, HUFF, DATA or
     SPEC, MAPS), framing of all sections of ``order`` included."""
     n = container.PREAMBLE_SIZE + 12 * len(order)
-    n += len(header.to_bytes()) + len(json_bytes(meta))
+    n += len(header.to_bytes()) + len(meta_bytes(meta))
     n += len(prep.table.to_bytes(prep.param_bytes)) + len(mask)
     n += len(json_bytes(report.to_dict() if report is not None else {}))
     return n
@@ -253,7 +254,7 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         if arch == "hiner":
             epochs_done = epochs
         outer = (container.PREAMBLE_SIZE + 12 * len(container.TILED_ORDER)
-                 + len(header.to_bytes()) + len(json_bytes(meta))
+                 + len(header.to_bytes()) + len(meta_bytes(meta))
                  + len(json_bytes(report.to_dict())) + 4 + 20 * len(rects))
         blobs: list[tuple[tiles.TileRect, bytes]] = []
         epochs_done, values, n_coded = (epochs if arch == "hiner" else 0), 0, 0

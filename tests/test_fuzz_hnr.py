@@ -540,6 +540,28 @@ def test_meta_lies_written_to_every_format(base, work, rss0, data):
           formats=("hdr", "tif", "mat"))
 
 
+PACKED_LIES = st.one_of(
+    HOSTILE,
+    st.fixed_dictionaries({"decimals": st.one_of(st.integers(-2, 14), HOSTILE),
+                           "diffs2": st.one_of(st.lists(st.integers(-2**60, 2**60), max_size=14),
+                                               HOSTILE)}),
+    st.fixed_dictionaries({"template": st.one_of(
+        st.text(max_size=12), st.sampled_from(["{w}", "{n}", "{w}{w}", "{n} {w} nm", "x" * 300]),
+        HOSTILE)}),
+)
+
+
+@fuzz(24)
+@given(st.data())
+def test_packed_meta_lies(base, work, rss0, data):
+    """META 1.2's packed band vectors and name templates may lie (hinerc.format.meta)."""
+    d = json.loads(inflate(sections_of(base)["META"]))
+    for key in data.draw(st.sets(st.sampled_from(["wavelengths_nm", "fwhm_nm", "band_names"]),
+                                 min_size=1)):
+        d[key] = data.draw(PACKED_LIES)
+    check(resection(base, META=deflate(json_text(d))), work, rss0, decompress=True)
+
+
 def test_invalid_crs_is_one_line_from_a_real_process(base, work):
     """GDAL prints its own errors on stderr unless told not to: only a real process shows it."""
     d = json.loads(inflate(sections_of(base)["META"]))

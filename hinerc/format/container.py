@@ -3,7 +3,7 @@
 Layout (all integers little-endian; the full specification is ``docs/format.md``)::
 
     signature   8 bytes  89 48 4E 52 0D 0A 1A 0A   ("\\x89HNR\\r\\n\\x1a\\n")
-    version     2 bytes  major (1), minor (0)
+    version     2 bytes  major (1), minor (2)
     n_sections  u16
     crc32       u32      of the 12 bytes above
     then n_sections times:
@@ -33,6 +33,7 @@ from hinerc.errors import CorruptFileError, FormatError, UnsupportedVersionError
 from hinerc.format.deflate import inflate
 from hinerc.format.entropy import HuffmanTable
 from hinerc.format.mask import check_mask
+from hinerc.format.meta import pack_meta, unpack_meta
 from hinerc.format.validate import check_json_depth, check_meta
 from hinerc.format.header import (FLAG_TILED, BandTable, EncodeReport, HnrHeader,
                                   LowRankConfig, ModelConfig, model_from_dict)
@@ -42,7 +43,7 @@ from hinerc.format.tiles import TileRect, decode_tiles
 
 SIGNATURE = b"\x89HNR\r\n\x1a\n"
 PREAMBLE_SIZE = len(SIGNATURE) + 8  # signature, version, section count, CRC
-VERSION = (1, 1)
+VERSION = (1, 2)
 #: Required sections of a plain file of the published network (``arch: hiner``), in order.
 SECTION_ORDER = ("HEAD", "META", "BAND", "MODL", "QPRM", "HUFF", "DATA", "MASK", "RPRT")
 #: Required sections of a plain low-rank file (``arch: lowrank``, since version 1.1), in order.
@@ -104,6 +105,11 @@ def json_bytes(obj: Any) -> bytes:
     return zlib.compress(json.dumps(obj, separators=(",", ":"), sort_keys=True).encode(), 9)
 
 
+def meta_bytes(meta: dict[str, Any]) -> bytes:
+    """The META payload: ``meta`` with its band vectors packed (:mod:`hinerc.format.meta`)."""
+    return json_bytes(pack_meta(meta))
+
+
 def _quant_bytes(quant: list[TensorQuant]) -> bytes:
     out = [struct.pack("<H", len(quant))]
     for tq in quant:
@@ -136,7 +142,7 @@ def to_bytes(f: HnrFile) -> bytes:
     """Serialise ``f``; the result's length is the real rate."""
     payloads = {
         "HEAD": f.header.to_bytes(),
-        "META": json_bytes(f.meta),
+        "META": meta_bytes(f.meta),
         "BAND": f.bands.to_bytes(f.header.band_param_bytes),
         "MODL": json_bytes(f.model.to_dict()),
         "MASK": f.mask,
@@ -156,7 +162,7 @@ def to_bytes(f: HnrFile) -> bytes:
 def to_bytes_tiled(header: HnrHeader, meta: dict[str, Any], tile_payload: bytes,
                    report: EncodeReport) -> bytes:
     """Serialise a tiled file; ``tile_payload`` comes from :func:`hinerc.format.tiles.encode_tiles`."""
-    payloads = {"HEAD": header.to_bytes(), "META": json_bytes(meta), "TILE": tile_payload,
+    payloads = {"HEAD": header.to_bytes(), "META": meta_bytes(meta), "TILE": tile_payload,
                 "RPRT": json_bytes(report.to_dict())}
     return _frame(payloads, TILED_ORDER)
 
@@ -313,7 +319,7 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
     _require(sec, ("META", "BAND", "MODL", "MASK", "RPRT"))
     if tile_of is not None and (header.bands, header.dtype) != (tile_of.bands, tile_of.dtype):
         raise CorruptFileError("a tile does not match the scene's bands or sample type")
-    meta = _mapping(sec["META"], "META")
+    meta = unpack_meta(_mapping(sec["META"], "META"), header.bands)
     check_meta(meta, header.bands)
     bands = BandTable.from_bytes(sec["BAND"], header.bands, header.band_param_bytes)
     if int((bands.kinds == 0).sum()) != header.n_coded:
@@ -351,7 +357,7 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
 
 def _from_bytes_tiled(sec: dict[str, bytes], header: HnrHeader) -> HnrFile:
     _require(sec, TILED_ORDER)
-    meta = _mapping(sec["META"], "META")
+    meta = unpack_meta(_mapping(sec["META"], "META"), header.bands)
     check_meta(meta, header.bands)
 
     def parse(blob: bytes) -> HnrFile:
