@@ -14,6 +14,7 @@ Every classifier run is ``hinerc classify`` through its Python entry point (the 
 the same seed and epochs. OA, AA, κ on the test tiles, and the training time.
 
     python benchmarks/classify.py [--epochs 10] [--rates 0.1,0.25] [--seeds 0]
+                                  [--variants plain,asw+isi,asw,isi] [--no-baselines]
 
 With several ``--seeds`` every SpectralFormer row runs once per seed (the 660 test pixels make
 one seed's OA move by a point or two) and a second table gives the mean and range over seeds.
@@ -92,14 +93,27 @@ def baseline(kind: str, cube_path: Path, train: np.ndarray, test: np.ndarray) ->
     return {"oa": acc.oa, "aa": acc.aa, "kappa": acc.kappa, "seconds": time.perf_counter() - t0}
 
 
+#: ``--variants``: row label, ASW, ISI.
+VARIANTS = {"plain": ("SpectralFormer", False, False),
+            "asw+isi": ("SpectralFormer + ASW + ISI", True, True),
+            "asw": ("SpectralFormer + ASW", True, False),
+            "isi": ("SpectralFormer + ISI", False, True)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--rates", default="0.1,0.25")
     ap.add_argument("--seeds", default="0", help="comma-separated training seeds")
+    ap.add_argument("--variants", default="plain,asw+isi",
+                    help="SpectralFormer variants on the decoded cubes: plain, asw+isi, asw, isi")
+    ap.add_argument("--no-baselines", action="store_true",
+                    help="leave out SVM, random forest and SpectralFormer on the original")
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results")
     ap.add_argument("--name", default="classify.md", help="file name of the written table")
     args = ap.parse_args(argv)
+    if not set(args.variants.split(",")) <= set(VARIANTS):
+        ap.error(f"--variants takes {', '.join(VARIANTS)}")
     import hinerc
     from hinerc.classify.train import TrainSettings, classify
 
@@ -116,29 +130,32 @@ def main(argv: list[str] | None = None) -> int:
         runs.setdefault((name, rate, clf), []).append(100 * d["oa"])
         print(row, flush=True)
 
-    def former(name, rate, psnr, clf, source, asw_isi):
+    def former(name, rate, psnr, clf, source, asw, isi=None):
         for seed in seeds:
             res, _ = classify(source, train, test, settings=TrainSettings(
-                epochs=args.epochs, asw=asw_isi, isi=asw_isi, seed=seed))
+                epochs=args.epochs, asw=asw, isi=asw if isi is None else isi, seed=seed))
             emit(name, rate, psnr, clf, {**res.report(), "seconds": res.seconds}, seed)
 
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         cube, train, test, _ = build(tmp)
         tr, te = np.load(train), np.load(test)
-        for kind in ("svm", "random forest"):
-            emit("original", "—", "—", kind.upper() if kind == "svm" else kind,
-                 baseline("svm" if kind == "svm" else "rf", cube, tr, te))
-        former("original", "—", "—", "SpectralFormer", cube, False)
+        if not args.no_baselines:
+            for kind in ("svm", "random forest"):
+                emit("original", "—", "—", kind.upper() if kind == "svm" else kind,
+                     baseline("svm" if kind == "svm" else "rf", cube, tr, te))
+            former("original", "—", "—", "SpectralFormer", cube, False)
         for rate in (float(r) for r in args.rates.split(",")):
             hnr = tmp / f"potsdam_{rate}.hnr"
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 enc = hinerc.compress(cube, hnr, bpppb=rate)
             psnr = f"{enc.psnr_db:.2f}"
-            for label, asw_isi in (("SpectralFormer", False), ("SpectralFormer + ASW + ISI", True)):
-                former("decoded", f"{enc.bpppb:.3f}", psnr, label, hnr, asw_isi)
-            emit("decoded", f"{enc.bpppb:.3f}", psnr, "SVM", baseline("svm", hnr, tr, te))
+            for v in args.variants.split(","):
+                label, asw, isi = VARIANTS[v]
+                former("decoded", f"{enc.bpppb:.3f}", psnr, label, hnr, asw, isi)
+            if not args.no_baselines:
+                emit("decoded", f"{enc.bpppb:.3f}", psnr, "SVM", baseline("svm", hnr, tr, te))
     if len(seeds) > 1:
         summary = ["", "| input | bpppb | classifier | seeds | mean OA % | min–max OA % |",
                    "|---|---|---|---|---|---|"]
@@ -150,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     text = (f"# Classification on decoded cubes\n\n{date.today()}, {platform.machine()}, "
             f"{os.cpu_count()} CPU cores. EnMAP Potsdam, 14 train tiles / 2 test tiles of the "
             f"split files, {args.epochs} epochs.\nCommand: `python benchmarks/classify.py "
-            f"--epochs {args.epochs} --rates {args.rates} --seeds {args.seeds}`\n\n"
+            f"--epochs {args.epochs} --rates {args.rates} --seeds {args.seeds} "
+            f"--variants {args.variants}{' --no-baselines' if args.no_baselines else ''}`\n\n"
             + "\n".join(lines) + "\n")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / args.name).write_text(text)
