@@ -86,6 +86,20 @@ def _render(template: str, n: int, w: float) -> str:
     return template.replace("{n}", str(n)).replace("{w}", repr(float(w)))
 
 
+def _templates(first: str, w0: Optional[str]) -> list[str]:
+    """Candidate templates from the first name: its wavelength (when it shows) as ``{w}``,
+    then the first "1" outside it as ``{n}``."""
+    out = []
+    for base in ([first.replace(w0, "{w}", 1)] if w0 and w0 in first else []) + [first]:
+        head, sep, tail = base.partition("{w}")
+        if "1" in head:
+            out.append(head.replace("1", "{n}", 1) + sep + tail)
+        elif "1" in tail:
+            out.append(head + sep + tail.replace("1", "{n}", 1))
+        out.append(base)
+    return [t for t in out if t != first]
+
+
 def pack_names(names: list, wavelengths: Optional[list]) -> Any:
     """Band names as a template in the band number and wavelength when one fits them all."""
     if not names or not all(isinstance(s, str) and "{" not in s for s in names):
@@ -93,24 +107,10 @@ def pack_names(names: list, wavelengths: Optional[list]) -> Any:
     if wavelengths is not None and (len(wavelengths) != len(names) or not all(
             isinstance(w, (int, float)) and not isinstance(w, bool) for w in wavelengths)):
         return names
-    first = names[0]
     w0 = repr(float(wavelengths[0])) if wavelengths is not None else None
-    candidates = []
-    with_w = first.replace(w0, "{w}", 1) if w0 is not None and w0 in first else None
-    for base in filter(None, (with_w, first)):
-        if "1" in base.replace("{w}", ""):
-            # the band number: the first "1" outside the wavelength
-            head, _, tail = base.partition("{w}") if "{w}" in base else (base, "", "")
-            if "1" in head:
-                candidates.append(head.replace("1", "{n}", 1) + ("{w}" if "{w}" in base else "")
-                                  + tail)
-            elif "1" in tail:
-                candidates.append(head + "{w}" + tail.replace("1", "{n}", 1))
-        candidates.append(base)
     wl = wavelengths if wavelengths is not None else [0.0] * len(names)
-    for t in candidates:
-        if t != first and all(_render(t, i + 1, w) == s
-                              for i, (s, w) in enumerate(zip(names, wl))):
+    for t in _templates(names[0], w0):
+        if all(_render(t, i + 1, w) == s for i, (s, w) in enumerate(zip(names, wl))):
             return {"template": t}
     return names
 
