@@ -103,6 +103,14 @@ def test_lying_name_templates_are_refused(obj, wl):
         unpack_meta({"band_names": obj, "wavelengths_nm": wl}, 2)
 
 
+def test_meta_is_never_larger_packed():
+    """Packing a few constant values adds keys for nothing: META is then written as lists."""
+    meta = Cube(np.zeros((2, 2, 8), np.int16), wavelengths_nm=np.linspace(400, 1000, 8),
+                fwhm_nm=np.full(8, 10.0)).metadata_dict()
+    assert len(json_bytes(pack_meta(meta))) > len(json_bytes(meta))
+    assert meta_bytes(meta) == json_bytes(meta)
+
+
 def test_packed_file_keeps_every_band_name_and_wavelength(tmp_path):
     cube = make_cube(h=12, w=10, c=8, seed=1)
     cube.wavelengths_nm = np.array([418.24, 423.874, 429.294, 434.528, 439.603, 444.549,

@@ -106,8 +106,9 @@ def json_bytes(obj: Any) -> bytes:
 
 
 def meta_bytes(meta: dict[str, Any]) -> bytes:
-    """The META payload: ``meta`` with its band vectors packed (:mod:`hinerc.format.meta`)."""
-    return json_bytes(pack_meta(meta))
+    """The META payload: ``meta`` with its band vectors packed (:mod:`hinerc.format.meta`), or
+    as plain lists when that deflates smaller (a few constant values do)."""
+    return min(json_bytes(pack_meta(meta)), json_bytes(meta), key=len)
 
 
 def _quant_bytes(quant: list[TensorQuant]) -> bytes:
