@@ -130,10 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         runs.setdefault((name, rate, clf), []).append(100 * d["oa"])
         print(row, flush=True)
 
-    def former(name, rate, psnr, clf, source, asw, isi=None):
+    def former(name, rate, psnr, clf, source, asw, isi):
         for seed in seeds:
             res, _ = classify(source, train, test, settings=TrainSettings(
-                epochs=args.epochs, asw=asw, isi=asw if isi is None else isi, seed=seed))
+                epochs=args.epochs, asw=asw, isi=isi, seed=seed))
             emit(name, rate, psnr, clf, {**res.report(), "seconds": res.seconds}, seed)
 
     with tempfile.TemporaryDirectory() as tmp_s:
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
             for kind in ("svm", "random forest"):
                 emit("original", "—", "—", kind.upper() if kind == "svm" else kind,
                      baseline("svm" if kind == "svm" else "rf", cube, tr, te))
-            former("original", "—", "—", "SpectralFormer", cube, False)
+            former("original", "—", "—", "SpectralFormer", cube, False, False)
         for rate in (float(r) for r in args.rates.split(",")):
             hnr = tmp / f"potsdam_{rate}.hnr"
             with warnings.catch_warnings():

@@ -320,8 +320,7 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
     _require(sec, ("META", "BAND", "MODL", "MASK", "RPRT"))
     if tile_of is not None and (header.bands, header.dtype) != (tile_of.bands, tile_of.dtype):
         raise CorruptFileError("a tile does not match the scene's bands or sample type")
-    meta = unpack_meta(_mapping(sec["META"], "META"), header.bands)
-    check_meta(meta, header.bands)
+    meta = _read_meta(sec["META"], header.bands)
     bands = BandTable.from_bytes(sec["BAND"], header.bands, header.band_param_bytes)
     if int((bands.kinds == 0).sum()) != header.n_coded:
         raise CorruptFileError("BAND and HEAD disagree on the number of coded bands")
@@ -358,8 +357,7 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
 
 def _from_bytes_tiled(sec: dict[str, bytes], header: HnrHeader) -> HnrFile:
     _require(sec, TILED_ORDER)
-    meta = unpack_meta(_mapping(sec["META"], "META"), header.bands)
-    check_meta(meta, header.bands)
+    meta = _read_meta(sec["META"], header.bands)
 
     def parse(blob: bytes) -> HnrFile:
         return _from_bytes(blob, tile_of=header)
@@ -371,6 +369,13 @@ def _from_bytes_tiled(sec: dict[str, bytes], header: HnrHeader) -> HnrFile:
     sizes = {tag: len(sec[tag]) + 12 for tag in sec}
     return HnrFile(header, meta, None, None, None, None, None, None, _report(sec["RPRT"]), sizes,
                    parsed)
+
+
+def _read_meta(buf: bytes, bands: int) -> dict[str, Any]:
+    """META as a checked mapping, its packed band vectors expanded."""
+    meta = unpack_meta(_mapping(buf, "META"), bands)
+    check_meta(meta, bands)
+    return meta
 
 
 def _mapping(buf: bytes, what: str) -> dict[str, Any]:
