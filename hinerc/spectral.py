@@ -293,6 +293,19 @@ def _trapezoid_weights(g: np.ndarray) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- spectral model
+#: A cubic must beat the line by this fraction of the line's error (and by more than
+#: :data:`TIE_ABS`, a normalised squared error far below any real signal) to be chosen: where
+#: both fit equally well (a linear spectrum), rounding alone, which differs between BLAS kernels
+#: and numpy versions, must not decide.
+TIE_REL = 1e-6
+TIE_ABS = 1e-20
+
+
+def _clearly_less(a: float, b: float) -> bool:
+    """``a < b`` by more than rounding noise: a relative and an absolute margin."""
+    return a < b * (1 - TIE_REL) - TIE_ABS
+
+
 class SpectralModel:
     """Interval-wise linear or cubic interpolation over N knots, as weights on the knots.
 
@@ -340,7 +353,8 @@ class SpectralModel:
         for i in range(1, m - 2):  # intervals with a knot on each side for the cubic
             near = [k for k in (i, i + 1) if not np.isnan(err_lin[k])]
             if near:
-                out[i] = sum(err_cub[k] for k in near) < sum(err_lin[k] for k in near)
+                out[i] = _clearly_less(sum(err_cub[k] for k in near),
+                                       sum(err_lin[k] for k in near))
         return out
 
     @property
