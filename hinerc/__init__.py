@@ -16,10 +16,10 @@ Importing hinerc does not import torch; only ``arch="hiner"`` and classification
 __version__ = "0.1.0"
 
 from hinerc.api import CompressResult, compress, decompress, inspect, resample  # noqa: E402
-from hinerc.errors import HinercError  # noqa: E402
+from hinerc.errors import HinercError, HinercWarning, InputError, UsageError  # noqa: E402
 from hinerc.io import Cube, read_cube, write_cube  # noqa: E402
 
 __all__ = [
     "__version__", "compress", "decompress", "resample", "inspect", "CompressResult", "Cube", "read_cube",
-    "write_cube", "HinercError",
+    "write_cube", "HinercError", "HinercWarning", "InputError", "UsageError",
 ]

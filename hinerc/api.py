@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 import warnings
 from dataclasses import asdict, dataclass
@@ -28,7 +27,7 @@ import numpy as np
 
 from hinerc import __version__
 from hinerc.bands import PreparedCube, nodata_mask, prepare, restore, samples_nodata
-from hinerc.errors import HinercWarning, InputError, OutputExistsError, RateError
+from hinerc.errors import HinercWarning, InputError, OutputExistsError, RateError, UsageError
 from hinerc.format import container, tiles
 from hinerc.format.container import (LOWRANK_ORDER, SECTION_ORDER, HnrFile, json_bytes,
                                      meta_bytes)
@@ -40,6 +39,7 @@ from hinerc.format.payload import Payload, decode_payload, encode_payload
 from hinerc.format.quant import quantize
 from hinerc.io import Cube, input_files, output_files, read_cube, write_cube
 from hinerc.metrics import PsnrAccumulator
+from hinerc.outputs import output_folder, write_atomic
 from hinerc import ratecontrol
 
 PathLike = Union[str, os.PathLike]
@@ -68,9 +68,18 @@ class CompressResult:
 
 
 # ----------------------------------------------------------------------------- helpers
+def check_device_name(device: str) -> str:
+    """``device`` lower-cased if it is ``auto``, ``cpu``, ``cuda`` or ``cuda:N``; otherwise a
+    :class:`UsageError` (exit 2). Whether CUDA is there is checked later, where it is used."""
+    name = (device or "auto").strip().lower()
+    if name in ("auto", "cpu", "cuda") or (name.startswith("cuda:") and name[5:].isdigit()):
+        return name
+    raise UsageError(f"unknown --device {device!r} (use auto, cpu, cuda or cuda:N)")
+
+
 def resolve_device(device: str = "auto") -> str:
     """``auto`` → ``cuda`` when available, else ``cpu``; check explicit CUDA requests."""
-    device = (device or "auto").strip().lower()
+    device = check_device_name(device)
     if device == "auto":
         import torch
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -79,18 +88,18 @@ def resolve_device(device: str = "auto") -> str:
     if device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit()):
         import torch
         if not torch.cuda.is_available():
-            raise InputError(f"device {device!r} requested but CUDA is not available")
+            raise InputError(f"--device {device}: CUDA is not available on this machine")
         if ":" in device and int(device[5:]) >= torch.cuda.device_count():
-            raise InputError(f"device {device!r} does not exist "
+            raise InputError(f"--device {device} does not exist "
                              f"({torch.cuda.device_count()} CUDA device(s))")
         return device
-    raise InputError(f"unknown device {device!r} (use auto, cpu, cuda or cuda:N)")
+    raise UsageError(f"unknown --device {device!r} (use auto, cpu, cuda or cuda:N)")
 
 
 def _checked_device(device: str) -> str:
     """``device`` checked now when it names CUDA, else kept as is: ``auto`` is resolved only
     if a network runs (a lowrank file decodes without importing torch)."""
-    device = (device or "auto").strip().lower()
+    device = check_device_name(device)
     return device if device in ("auto", "cpu") else resolve_device(device)
 
 
@@ -102,7 +111,9 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_output(output: Path, inputs: list[Path], force: bool) -> None:
-    """Refuse to overwrite an input, or an existing output without ``force``."""
+    """Refuse to overwrite an input, or an existing output without ``force``, or to write into
+    a folder that does not exist (checked before any work, so no encode is wasted)."""
+    output_folder(output)
     for src in inputs:
         if _same_file(output, src):
             raise OutputExistsError(f"{output}: refusing to overwrite the input")
@@ -110,18 +121,33 @@ def check_output(output: Path, inputs: list[Path], force: bool) -> None:
         raise OutputExistsError(f"{output} exists (use --force to overwrite)")
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+#: Extensions that name a cube format: ``compress`` never writes one (that is ``decompress``).
+CUBE_EXTENSIONS = (".tif", ".tiff", ".hdr", ".img", ".dat", ".bsq", ".bil", ".bip", ".raw",
+                   ".mat", ".npy", ".png", ".jpg", ".jpeg", ".jp2", ".j2k", ".h5", ".nc")
+
+
+def check_compress_output(output: Path) -> None:
+    """``compress`` writes ``.hnr`` files: an output named like a cube is a usage error."""
+    ext = output.suffix.lower()
+    if ext in CUBE_EXTENSIONS:
+        raise UsageError(f"{output}: compress writes a .hnr file, not {ext}; name the output "
+                         f"with .hnr (to write a {ext} cube from a .hnr, use hinerc decompress)")
+
+
+def check_compress_input(src: Path, format: Optional[str]) -> None:
+    """A ``.hnr`` given to ``compress`` is pointed to ``decompress``."""
+    if format is not None:
+        return
+    if src.suffix.lower() == ".hnr" or _is_hnr(src):
+        raise UsageError(f"{src} is already a .hnr file; to decode it, use hinerc decompress")
+
+
+def _is_hnr(path: Path) -> bool:
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        with open(path, "rb") as fh:
+            return fh.read(len(container.SIGNATURE)) == container.SIGNATURE
+    except OSError:
+        return False
 
 
 def _fixed_bytes(header: HnrHeader, meta: dict, prep: PreparedCube, mask: bytes,
@@ -187,37 +213,40 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     """
     t_start = time.perf_counter()
     stage = on_stage or (lambda s: None)
-    inputs: list[Path] = []
-    if isinstance(source, Cube):
-        cube = source
-    else:
-        src = Path(source)
-        inputs = input_files(src, format)
-        cube = read_cube(src, format=format, var=var)
-    out_path = Path(output) if output is not None else None
-    if out_path is not None:
-        check_output(out_path, inputs, force)
+    # Options first (a usage error, exit 2, before any reading), then the paths, then the cube.
     if not (isinstance(bpppb, (int, float)) and math.isfinite(bpppb) and bpppb > 0):
-        raise InputError(f"--bpppb must be a positive number, got {bpppb}")
+        raise UsageError(f"--bpppb must be a positive finite number, got {bpppb}")
     from hinerc.nn.presets import EFFORTS
     if effort not in EFFORTS:
-        raise InputError(f"--effort must be 1..9, got {effort}")
+        raise UsageError(f"--effort must be 1..9, got {effort}")
     if arch not in ALL_ARCHS:
-        raise InputError(f"--arch must be one of {', '.join(ALL_ARCHS)}, got {arch!r}")
+        raise UsageError(f"--arch must be one of {', '.join(ALL_ARCHS)}, got {arch!r}")
     if arch == "lowrank" and (epochs, bands_per_step, lr) != (None, None, None):
-        raise InputError("--epochs, --bands-per-step and --lr train the network of --arch hiner;"
+        raise UsageError("--epochs, --bands-per-step and --lr train the network of --arch hiner;"
                          " the lowrank model has none (use --effort)")
     preset = EFFORTS[effort]
     epochs = preset.epochs if epochs is None else epochs
     bands_per_step = preset.bands_per_step if bands_per_step is None else bands_per_step
     lr = preset.lr if lr is None else lr
     if epochs < 1:
-        raise InputError("--epochs must be at least 1")
-    if time_limit is not None and not time_limit > 0:
-        raise InputError("--time-limit must be a positive number of seconds")
+        raise UsageError("--epochs must be at least 1")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise UsageError(f"--lr must be a positive finite number, got {lr}")
+    if time_limit is not None and not (math.isfinite(time_limit) and time_limit > 0):
+        raise UsageError("--time-limit must be a positive number of seconds")
     tile = DEFAULT_TILE.get(arch, 256) if tile is None else tile
     if tile < 8:
-        raise InputError("--tile must be at least 8 pixels")
+        raise UsageError("--tile must be at least 8 pixels")
+    check_device_name(device)
+    inputs: list[Path] = []
+    if not isinstance(source, Cube):
+        check_compress_input(Path(source), format)
+        inputs = input_files(Path(source), format)
+    out_path = Path(output) if output is not None else None
+    if out_path is not None:  # before the (maybe long) read
+        check_output(out_path, inputs, force)
+        check_compress_output(out_path)
+    cube = source if isinstance(source, Cube) else read_cube(Path(source), format=format, var=var)
     if arch == "hiner":
         dev = resolve_device(device)
     else:  # lowrank runs on the CPU; a device named anyway is still checked (a typo is an error)
@@ -566,7 +595,7 @@ def decompress(source: PathLike, output: Optional[PathLike] = None, *, format: O
     cube = decode_file(f, _checked_device(device))
     if dtype is not None:
         if dtype != "float32":
-            raise InputError("only --dtype float32 is supported besides the original type")
+            raise UsageError("only --dtype float32 is supported besides the original type")
         cube = cube.with_data(cube.data.astype(np.float32))
     if out_path is not None:
         write_cube(cube, out_path, format=format, interleave=interleave)
@@ -595,7 +624,7 @@ def resample(source: PathLike, output: Optional[PathLike] = None, *,
     src = Path(source)
     chosen = [x is not None for x in (wavelengths, like, srf)]
     if sum(chosen) != 1:
-        raise InputError("give exactly one of --wavelengths, --like or --srf")
+        raise UsageError("give exactly one of --wavelengths, --like or --srf")
     out_path = Path(output) if output is not None else None
     if out_path is not None:
         check_output(out_path, [src], force)
@@ -603,7 +632,7 @@ def resample(source: PathLike, output: Optional[PathLike] = None, *,
             if p != out_path:
                 check_output(p, [src], force)
     if dtype is not None and dtype != "float32":
-        raise InputError("only --dtype float32 is supported besides the original type")
+        raise UsageError("only --dtype float32 is supported besides the original type")
     if wavelengths is not None:
         target = (parse_wavelengths(wavelengths) if isinstance(wavelengths, str)
                   else TargetBands(np.asarray(wavelengths, np.float64)))

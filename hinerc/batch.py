@@ -103,10 +103,13 @@ def run_task(task: Task, threads: Optional[int] = None) -> TaskResult:
 
 def parse_devices(device: str) -> list[str]:
     """``"cuda:0,cuda:1"`` → ``["cuda:0", "cuda:1"]``; a single device stays a one-item list."""
+    from hinerc.api import check_device_name
+    from hinerc.errors import UsageError
+
     devices = [d.strip() for d in device.split(",") if d.strip()]
     if not devices:
-        raise InputError("--device is empty")
-    return devices
+        raise UsageError("--device is empty")
+    return [check_device_name(d) for d in devices]
 
 
 def run(tasks: list[Task], jobs: int = 1, devices: Optional[list[str]] = None,

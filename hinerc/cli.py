@@ -93,22 +93,25 @@ var_option = click.option("--var", metavar="NAME", default=None,
                           help="Variable holding the cube in a .mat with several 3-D arrays.")
 device_option = click.option(
     "--device", default="auto", show_default=True, metavar="auto|cpu|cuda|cuda:N[,cuda:M...]",
-    help="Where the network runs; auto takes CUDA when there is one. A comma-separated list "
-         "spreads the files of a batch over several GPUs.")
+    help="Where a network runs (--arch hiner; the default lowrank model runs on the CPU); "
+         "auto takes CUDA when there is one. A comma-separated list spreads the files of a "
+         "batch over several GPUs.")
 force_option = click.option("--force", is_flag=True, help="Overwrite an existing output.")
 
 
-def batch_options(f):  # noqa: ANN001
+def batch_options(jobs_help: str):  # noqa: ANN201
     """--out-dir, --jobs and --scheduler, shared by compress and decompress."""
-    f = click.option("--scheduler", metavar="ADDRESS", default=None,
-                     help="Run the files on this Dask distributed scheduler "
-                          "(e.g. tcp://head:8786); needs hinerc[dask].")(f)
-    f = click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Files processed at once (processes); for a single scene larger "
-                          "than --tile, tiles fitted at once.")(f)
-    f = click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-                     help="Write one output per input here (created if needed).")(f)
-    return f
+    def decorate(f):  # noqa: ANN001
+        f = click.option("--scheduler", metavar="ADDRESS", default=None,
+                         help="Run the files on this Dask distributed scheduler "
+                              "(e.g. tcp://head:8786); needs hinerc[dask].")(f)
+        f = click.option("-j", "--jobs", type=click.IntRange(min=1), default=1,
+                         show_default=True, help=jobs_help)(f)
+        f = click.option("--out-dir", type=click.Path(file_okay=False, path_type=Path),
+                         default=None,
+                         help="Write one output per input here (created if needed).")(f)
+        return f
+    return decorate
 json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as JSON on stdout.")
 
@@ -136,7 +139,10 @@ def _dump(obj: Any) -> str:
 @click.group(cls=HinercGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="hinerc")
 def cli() -> None:
-    """hinerc: compress hyperspectral cubes with a fitted neural network (HINER).
+    """hinerc: compress hyperspectral cubes into self-contained .hnr files of a chosen size.
+
+    The default model (lowrank) codes a few shared feature maps with JPEG 2000 and mixes them
+    per band by small fitted embeddings; --arch hiner trains the published HINER network.
 
     \b
     Examples:
@@ -187,7 +193,8 @@ def cli() -> None:
 @format_option
 @var_option
 @force_option
-@batch_options
+@batch_options("Files compressed at once (processes); for a single scene larger than --tile, "
+               "tiles fitted at once.")
 @json_option
 @common_options
 def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, effort: int,
@@ -313,7 +320,7 @@ def cube_output_options(f):  # noqa: ANN001
 @cube_output_options
 @device_option
 @force_option
-@batch_options
+@batch_options("Files decoded at once (processes).")
 @json_option
 @common_options
 def decompress(inputs: tuple[Path, ...], output: Optional[Path], fmt: Optional[str],

@@ -176,6 +176,13 @@ def _frame(payloads: dict[str, bytes], order: tuple[str, ...]) -> bytes:
 
 
 # ------------------------------------------------------------------------------ reading
+def _tag_name(tag: bytes) -> str:
+    """A section tag for a message: its letters when printable, else its bytes in hex."""
+    if all(0x20 < b < 0x7F for b in tag):
+        return tag.decode("ascii")
+    return "0x" + tag.hex()
+
+
 def split_sections(buf: bytes) -> dict[str, bytes]:
     """Check signature, version, lengths and CRCs; return the payload of each section."""
     if not buf:
@@ -201,11 +208,12 @@ def split_sections(buf: bytes) -> dict[str, bytes]:
         end = pos + 8 + length + 4
         if end > len(buf):
             raise CorruptFileError(
-                f"truncated file: section {tag_b!r} declares {length} bytes, "
+                f"truncated file: section {_tag_name(tag_b)} declares {length} bytes, "
                 f"only {max(0, len(buf) - pos - 12)} present")
         (crc,) = struct.unpack_from("<I", buf, end - 4)
         if zlib.crc32(buf[pos: end - 4]) != crc:
-            raise CorruptFileError(f"CRC mismatch in section {tag_b!r}: the file is corrupt")
+            raise CorruptFileError(f"CRC mismatch in section {_tag_name(tag_b)}: "
+                                   "the file is corrupt")
         try:
             tag = tag_b.decode("ascii")
         except UnicodeDecodeError as exc:

@@ -38,7 +38,7 @@ PathLike = Union[str, Path]
 
 def _choices() -> str:
     return ("choices: .hdr/.img/.dat/.bsq/.bil/.bip/.raw (envi), .tif/.tiff (gtiff), .mat (mat), "
-            ".npy (npy); or pass format= envi, gtiff, mat, npy")
+            ".npy (npy); or name it with -f/--format envi|gtiff|mat|npy")
 
 
 def detect_format(path: PathLike, format: Optional[str] = None) -> str:
@@ -46,7 +46,7 @@ def detect_format(path: PathLike, format: Optional[str] = None) -> str:
     if format is not None:
         key = str(format).strip().lower().lstrip(".")
         if key not in _ALIASES:
-            raise InputError(f"unknown format {format!r}; choices: envi, gtiff, mat, npy")
+            raise InputError(f"unknown -f/--format {format!r}; choices: envi, gtiff, mat, npy")
         return _ALIASES[key]
     p = Path(path)
     ext = p.suffix.lower()

@@ -11,14 +11,28 @@ from hinerc.io.cube import Cube
 from hinerc.io.spectral_meta import atomic_outputs, make_cube, one_line
 
 
+#: The first bytes of every .npy file.
+NPY_MAGIC = b"\x93NUMPY"
+
+
 def read_npy(path: Path | str) -> Cube:
     path = Path(path)
     src = str(path)
     if path.stat().st_size == 0:
         raise InputError(f"{src}: the file is empty")
+    with open(path, "rb") as fh:
+        magic = fh.read(len(NPY_MAGIC))
+    if magic != NPY_MAGIC:
+        raise InputError(f"{src}: not a NumPy .npy file (it lacks the .npy signature); "
+                         "name its format with -f/--format if it is another kind of cube")
     try:
         arr = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except ValueError as exc:
+        if "pickle" in str(exc):
+            raise InputError(f"{src}: the .npy array holds Python objects, not numbers "
+                             "(hinerc never unpickles)") from None
+        raise InputError(f"{src}: not a readable .npy array: {one_line(exc)}") from None
+    except (OSError, EOFError) as exc:
         raise InputError(f"{src}: not a readable .npy array: {one_line(exc)}") from None
     if not isinstance(arr, np.ndarray):
         raise InputError(f"{src}: not a single .npy array")

@@ -8,19 +8,16 @@ in nanometres: ``nm -> "0.399369995" -> nm`` is lossless.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import re
-import tempfile
 import warnings
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
 from hinerc.errors import HinercWarning, InputError
+from hinerc.outputs import atomic_outputs  # noqa: F401  (re-exported for the writers)
 
 # ---------------------------------------------------------------------------------- units
 #: canonical unit -> power of ten that turns a value in that unit into nanometres
@@ -359,33 +356,3 @@ def make_cube(source: str, **kwargs: Any) -> Any:
     except InputError as exc:
         raise InputError(f"{source}: {one_line(exc)}") from None
 
-
-# ---------------------------------------------------------------------------------- atomic output
-@contextlib.contextmanager
-def atomic_outputs(finals: Sequence[Path]) -> Iterator[list[Path]]:
-    """Yield temporary paths (same folders as ``finals``); on success ``os.replace`` each onto
-    its final path, on any exception delete them all. Yields paths that do not exist yet."""
-    temps: list[Path] = []
-    try:
-        for final in finals:
-            final = Path(final)
-            parent = final.parent if str(final.parent) else Path(".")
-            if not parent.is_dir():
-                raise InputError(f"{final}: the output folder {parent} does not exist")
-            fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=parent)
-            os.close(fd)
-            os.unlink(name)
-            temps.append(Path(name))
-        yield temps
-        for tmp, final in zip(temps, finals):
-            os.replace(tmp, final)
-    except BaseException:
-        for tmp in temps:
-            for p in (tmp, Path(str(tmp) + ".aux.xml")):
-                try:
-                    p.unlink()
-                except FileNotFoundError:
-                    pass
-                except OSError:
-                    pass
-        raise
