@@ -5,6 +5,11 @@ because its output exists, or failed with a one-line reason), and the caller rep
 Outputs that already exist are skipped unless ``force``. Each task writes atomically through
 the API, so an interrupted batch leaves only complete files behind.
 
+Warnings: a :class:`~hinerc.errors.HinercWarning` raised by a task (in this process, a pool
+worker or a Dask worker) is not printed where it happens, where the CLI's one-line reporting
+and ``--quiet`` cannot reach it: it travels back in ``TaskResult.warnings`` (once per message)
+and the caller reports it.
+
 Execution:
 * ``jobs == 1``: in this process, one file after the other.
 * ``jobs > 1``: a pool of ``jobs`` processes (started with *spawn*, which is safe with torch),
@@ -17,15 +22,17 @@ Execution:
 from __future__ import annotations
 
 import os
+import threading
 import time
 import traceback
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from hinerc.errors import HinercError, InputError
+from hinerc.errors import HinercError, HinercWarning, InputError
 from hinerc.io import output_files
 
 OUTPUT_EXT = {"envi": ".hdr", "gtiff": ".tif", "mat": ".mat", "npy": ".npy"}
@@ -50,6 +57,7 @@ class TaskResult:
     seconds: float = 0.0
     bpppb: Optional[float] = None
     psnr_db: Optional[float] = None
+    warnings: list[str] = field(default_factory=list)  # HinercWarnings of this file, one line each
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,7 +86,60 @@ def plan(kind: str, inputs: list[Path], out_dir: Optional[Path], ext: str, force
 
 
 def run_task(task: Task, threads: Optional[int] = None) -> TaskResult:
-    """Run one task; every error becomes a failed result with a one-line message."""
+    """Run one task; every error becomes a failed result with a one-line message, and the
+    HinercWarnings it raises are returned in ``warnings`` instead of being printed."""
+    caught: list[str] = []
+    with _capture_warnings(caught):
+        result = _run_task(task, threads)
+    result.warnings = caught
+    return result
+
+
+_CAPTURE = threading.local()  # .sink: where this thread's HinercWarnings go (None: shown)
+_CAPTURE_LOCK = threading.Lock()
+_PASS_ON: list = [warnings.showwarning]  # the showwarning that _show_or_capture replaced
+
+
+def _show_or_capture(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+    sink = getattr(_CAPTURE, "sink", None)
+    if sink is not None and issubclass(category, HinercWarning):
+        text = " ".join(str(message).split())
+        if text not in sink:
+            sink.append(text)
+        return None
+    if getattr(_CAPTURE, "passing", False):  # a hook installed over this one led back here
+        return warnings._showwarning_orig(message, category, filename, lineno, file, line)
+    _CAPTURE.passing = True
+    try:
+        return _PASS_ON[0](message, category, filename, lineno, file, line)
+    finally:
+        _CAPTURE.passing = False
+
+
+class _capture_warnings:
+    """Within the block, this thread's HinercWarnings go to ``sink`` (each message once); other
+    warnings, and other threads' (a Dask worker runs tasks in several threads), pass on as
+    before. Unlike ``warnings.catch_warnings`` this is safe with threads."""
+
+    def __init__(self, sink: list[str]):
+        self.sink = sink
+
+    def __enter__(self) -> list[str]:
+        with _CAPTURE_LOCK:
+            if warnings.showwarning is not _show_or_capture:
+                _PASS_ON[0] = warnings.showwarning
+                warnings.showwarning = _show_or_capture  # type: ignore[assignment]
+            # every occurrence, not once per code line: two files may warn the same words
+            warnings.simplefilter("always", HinercWarning)
+        self.outer = getattr(_CAPTURE, "sink", None)
+        _CAPTURE.sink = self.sink
+        return self.sink
+
+    def __exit__(self, *exc: Any) -> None:
+        _CAPTURE.sink = self.outer
+
+
+def _run_task(task: Task, threads: Optional[int] = None) -> TaskResult:
     if threads:
         import torch
         torch.set_num_threads(threads)

@@ -452,6 +452,9 @@ def _run_batch(kind: str, inputs: tuple[Path, ...], out_dir: Optional[Path], ext
     def done(r: "batch.TaskResult") -> None:
         count["n"] += 1
         if not quiet:
+            for w in r.warnings:  # raised where the task ran (a worker): reported here, once
+                name = "" if r.input in w else f"{r.input}: "  # say which file, once
+                click.echo(f"hinerc: warning: {name}{w}", err=True)
             err.print(f"[{count['n']}/{total}] {r.input}: {r.status}"
                       + (f" ({r.message})" if r.message else ""), highlight=False)
 
