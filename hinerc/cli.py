@@ -437,7 +437,8 @@ def _is_batch(inputs: tuple[Path, ...], output: Optional[Path], out_dir: Optiona
 def _run_batch(kind: str, inputs: tuple[Path, ...], out_dir: Optional[Path], ext: str,
                force: bool, options: dict, jobs: int, devices: list[str],
                scheduler: Optional[str], quiet: bool, as_json: bool) -> None:
-    """Plan, run and report a batch; exit code 1 when any file failed."""
+    """Plan, run and report a batch; exit code 1 when any file failed, 130 on Ctrl-C (after
+    the summary of what finished and a line naming what was written and what was not done)."""
     from rich.console import Console
 
     from hinerc import batch
@@ -461,17 +462,47 @@ def _run_batch(kind: str, inputs: tuple[Path, ...], out_dir: Optional[Path], ext
     if not quiet:
         for r in known:
             err.print(f"{r.input}: {r.status} ({r.message})", highlight=False)
-    results = batch.run(tasks, jobs=jobs, devices=devices, scheduler=scheduler, on_done=done)
+    try:
+        results = batch.run(tasks, jobs=jobs, devices=devices, scheduler=scheduler, on_done=done)
+        interrupted = False
+    except batch.Interrupted as stop:
+        results, interrupted = stop.results, True
     order = {str(p): i for i, p in enumerate(inputs)}
     allres = sorted(known + results, key=lambda r: order.get(r.input, 0))
     failed = sum(r.status == "failed" for r in allres)
-    if as_json:
-        click.echo(_dump([r.to_dict() for r in allres]))
-    elif not quiet:
-        _print_summary(allres)
+    try:
+        if as_json:
+            click.echo(_dump([r.to_dict() for r in allres]))
+        elif not quiet:
+            _print_summary(allres)
+    except KeyboardInterrupt:  # the files are already written: say so, not the generic line
+        interrupted = True
+    if interrupted:
+        click.echo(_interrupted_line(allres), err=True)
+        click.get_current_context().exit(130)
     if failed:
         click.echo(f"hinerc: error: {failed} of {len(allres)} file(s) failed", err=True)
         click.get_current_context().exit(1)
+
+
+def _interrupted_line(results: list) -> str:
+    """After Ctrl-C in a batch: the outputs written (complete), and the files not done."""
+    from hinerc.batch import STILL_RUNNING
+
+    written = [r.output for r in results if r.status == "done"]
+    stopped = [r.input for r in results if r.status == "interrupted" and r.message != STILL_RUNNING]
+    running = [r.input for r in results if r.status == "interrupted" and r.message == STILL_RUNNING]
+    failed = sum(r.status == "failed" for r in results)
+    parts = [f"{len(written)} file(s) written ({', '.join(written)})" if written
+             else "no output was written"]
+    if failed:
+        parts.append(f"{failed} failed")
+    if stopped:
+        parts.append(f"{len(stopped)} not done, nothing of them left ({', '.join(stopped)})")
+    if running:
+        parts.append(f"{len(running)} still running on Dask workers, whose outputs may yet be "
+                     f"written ({', '.join(running)})")
+    return "hinerc: interrupted; " + "; ".join(parts)
 
 
 def _print_summary(results: list) -> None:

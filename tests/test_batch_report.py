@@ -1,8 +1,11 @@
 """What a batch tells the user: warnings from its workers, Ctrl-C, the summary table."""
 
 import json
+import os
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -66,3 +69,79 @@ def test_batch_worker_warnings_are_one_line_and_quiet(warners, tmp_path):
     assert r.returncode == 0, r.stderr
     assert "HinercWarning" not in r.stderr and "Traceback" not in r.stderr
     _check_warning_lines(_warning_lines(r.stderr), warners)
+
+
+def _interrupt_batch(tmp_path, jobs, whole_group, extra=()):
+    """Start a batch of a tiny cube and two slow ones, Ctrl-C it once the tiny one is done."""
+    src = tmp_path / "in"
+    src.mkdir()
+    np.save(src / "a.npy", make_cube(seed=0).data)
+    rng = np.random.default_rng(0)
+    for name in ("slow1.npy", "slow2.npy"):  # noise: the rank search takes tens of seconds
+        np.save(src / name, rng.integers(0, 30000, (128, 128, 32), dtype=np.int16))
+    files = [str(src / n) for n in ("a.npy", "slow1.npy", "slow2.npy")]
+    out = tmp_path / "out"
+    p = subprocess.Popen([sys.executable, "-m", "hinerc", "compress", *files, "--out-dir",
+                          str(out), "--bpppb", "4", "--jobs", str(jobs), *extra],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    seen = []
+    for line in p.stderr:  # wait for the first file to be written, then interrupt
+        seen.append(line)
+        if line.startswith("[1/3]"):
+            break
+    assert seen and seen[-1].startswith("[1/3]"), "".join(seen)
+    if whole_group:  # what a terminal's Ctrl-C does: the workers get SIGINT too
+        os.killpg(p.pid, signal.SIGINT)
+    else:
+        p.send_signal(signal.SIGINT)
+    stdout, stderr = p.communicate(timeout=300)
+    return p.returncode, stdout, "".join(seen) + stderr, files, out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs, whole_group", [(1, False), (2, True), (2, False)])
+def test_ctrl_c_in_a_batch_says_what_was_written(tmp_path, jobs, whole_group):
+    rc, stdout, stderr, files, out = _interrupt_batch(tmp_path, jobs, whole_group, ["--json"])
+    assert rc == 130, stderr
+    assert "Traceback" not in stderr
+    written = str(out / "a.hnr")
+    assert sorted(p.name for p in out.iterdir()) == ["a.hnr"]  # nothing partial, no temp file
+    line = stderr.strip().splitlines()[-1]
+    assert line == (f"hinerc: interrupted; 1 file(s) written ({written}); 2 not done, nothing "
+                    f"of them left ({files[1]}, {files[2]})")
+    results = json.loads(stdout)  # the summary of what finished, and of what did not
+    assert [(d["input"], d["status"]) for d in results] == [
+        (files[0], "done"), (files[1], "interrupted"), (files[2], "interrupted")]
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_dask_says_what_may_still_be_written(runner, tmp_path, monkeypatch):
+    """Dask cannot stop a running task: the file is reported as possibly still written."""
+    distributed = pytest.importorskip("distributed")
+    src = tmp_path / "in"
+    src.mkdir()
+    np.save(src / "a.npy", make_cube(seed=0).data)
+    np.save(src / "slow.npy", np.random.default_rng(0).integers(0, 30000, (128, 128, 32),
+                                                                dtype=np.int16))
+    files = [str(src / "a.npy"), str(src / "slow.npy")]
+    real = distributed.as_completed
+
+    def first_then_ctrl_c(futures):  # Ctrl-C as soon as the first file is in
+        for f in real(futures):
+            yield f
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(distributed, "as_completed", first_then_ctrl_c)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        r = runner.invoke(cli, ["compress", *files, "--out-dir", str(tmp_path / "out"), "--json",
+                                "--bpppb", "4", "--scheduler", cluster.scheduler_address])
+    assert r.exit_code == 130, r.output
+    statuses = {d["input"]: d["status"] for d in json.loads(r.stdout)}
+    assert sorted(statuses.values()) == ["done", "interrupted"]
+    done = [f for f in files if statuses[f] == "done"][0]
+    other = [f for f in files if statuses[f] == "interrupted"][0]
+    assert r.stderr.strip().splitlines()[-1] == (
+        f"hinerc: interrupted; 1 file(s) written ({tmp_path / 'out' / Path(done).stem}.hnr); "
+        f"1 still running on Dask workers, whose outputs may yet be written ({other})")
