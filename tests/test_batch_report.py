@@ -145,3 +145,71 @@ def test_ctrl_c_with_dask_says_what_may_still_be_written(runner, tmp_path, monke
     assert r.stderr.strip().splitlines()[-1] == (
         f"hinerc: interrupted; 1 file(s) written ({tmp_path / 'out' / Path(done).stem}.hnr); "
         f"1 still running on Dask workers, whose outputs may yet be written ({other})")
+
+
+def _summary(results, columns, monkeypatch, capsys):
+    from hinerc.cli import _print_summary
+    monkeypatch.setenv("COLUMNS", str(columns))
+    _print_summary(results)
+    return [ln.rstrip() for ln in capsys.readouterr().out.splitlines()]
+
+
+def _rows(lines, results):
+    return [ln for ln in lines if any(f"  {r.status}  " in ln for r in results)]
+
+
+def _archive(folder, names, **kw):
+    from hinerc.batch import TaskResult
+    return [TaskResult(f"{folder}/{n}", f"out/{n.rsplit('.', 1)[0]}.hnr", "done", seconds=12.3,
+                       bpppb=0.1997, psnr_db=41.23, **kw) for n in names]
+
+
+@pytest.mark.parametrize("columns", [80, 100, 200])
+def test_summary_fits_the_terminal_one_line_per_file(monkeypatch, capsys, columns):
+    folder = "/data/archive/enmap/2022/potsdam_reflectance_tiles_level2a"
+    names = ["sub/enmap_potsdam_tile_160_64_reflectance_corrected.npy",
+             "sub/enmap_potsdam_tile_192_64_reflectance_corrected.npy",
+             "enmap_potsdam_tile_160_96_reflectance_corrected.npy", "short.npy"]
+    results = _archive(folder, names)
+    results[3].status, results[3].message = "failed", f"{folder}/short.npy: the file is empty"
+    lines = _summary(results, columns, monkeypatch, capsys)
+    assert all(len(ln) <= columns for ln in lines), "\n".join(lines)
+    rows = _rows(lines, results)
+    assert len(rows) == len(results), "\n".join(lines)  # no row wraps
+    shown = [ln.split()[0] for ln in rows]
+    assert len(set(shown)) == len(results), shown  # every row can be told from the others
+    assert f"inputs: {folder}" in lines and "outputs: out" in lines  # the common folders
+    assert "short.npy" in shown and "the file is" in rows[3]  # the row names it, not the message
+    if columns == 200:  # wide enough: nothing is cut
+        assert shown[:3] == names[:3] and "…" not in "".join(rows)
+
+
+def test_summary_cuts_paths_from_the_left(monkeypatch, capsys):
+    """``…/name.hdr``: whole folders first, then characters, then where the paths differ."""
+    from hinerc.cli import _fit_paths
+    assert _fit_paths(["a/b/c/scene.hdr", "a/b/d/other.hdr", "x.hdr"], 12, "…") == [
+        "…/scene.hdr", "…/other.hdr", "x.hdr"]
+    assert _fit_paths(["a_very_long_scene_name.hdr"], 12, "…") == ["…ne_name.hdr"]
+    # alike once cut from the left: the part where they differ is kept
+    cut = _fit_paths(["d/scene_001_radiance_v2.hdr", "d/scene_002_radiance_v2.hdr"], 14, "…")
+    assert len(set(cut)) == 2 and all(len(c) <= 14 for c in cut), cut
+    results = _archive("/d", ["c1/scene.hdr", "c2/scene.hdr"])
+    lines = _summary(results, 80, monkeypatch, capsys)  # short enough: only the folder goes
+    assert [ln.split()[0] for ln in _rows(lines, results)] == ["c1/scene.hdr", "c2/scene.hdr"]
+    assert "inputs: /d" in lines
+
+
+def test_batch_summary_at_80_columns(runner, tmp_path):
+    folder = tmp_path / "a_folder_with_a_rather_long_name_for_the_scenes_of_one_campaign"
+    folder.mkdir()
+    files = []
+    for i in range(2):
+        files.append(str(folder / f"campaign_2022_flight_line_{i}_radiance_corrected.npy"))
+        np.save(files[-1], make_cube(seed=i).data)
+    r = runner.invoke(cli, ["compress", *files, "--out-dir", str(tmp_path / "out"), "--bpppb",
+                            "4"], env={"COLUMNS": "80"})
+    assert r.exit_code == 0, r.output
+    lines = r.stdout.splitlines()
+    assert lines and all(len(ln) <= 80 for ln in lines), r.stdout
+    rows = [ln for ln in lines if "  done  " in ln]
+    assert len(rows) == 2 and rows[0].split()[0] != rows[1].split()[0], r.stdout
