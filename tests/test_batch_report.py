@@ -213,3 +213,5 @@ def test_batch_summary_at_80_columns(runner, tmp_path):
     assert lines and all(len(ln) <= 80 for ln in lines), r.stdout
     rows = [ln for ln in lines if "  done  " in ln]
     assert len(rows) == 2 and rows[0].split()[0] != rows[1].split()[0], r.stdout
+    # the progress lines are whole lines (the terminal wraps them, not rich)
+    assert f"[1/2] {files[0]}: done" in r.stderr.splitlines(), r.stderr
