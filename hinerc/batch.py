@@ -5,6 +5,17 @@ because its output exists, or failed with a one-line reason), and the caller rep
 Outputs that already exist are skipped unless ``force``. Each task writes atomically through
 the API, so an interrupted batch leaves only complete files behind.
 
+Ctrl-C: :func:`run` raises :class:`Interrupted`, a ``KeyboardInterrupt`` that carries every
+task's result: the files that finished (a done file is complete on disk) and, with status
+``"interrupted"``, those not done (nothing of them is left). Pool workers stop the file in
+hand on Ctrl-C (its temporary output is removed) and start no other; an idle worker only takes
+note, so no worker prints a traceback.
+
+Warnings: a :class:`~hinerc.errors.HinercWarning` raised by a task (in this process, a pool
+worker or a Dask worker) is not printed where it happens, where the CLI's one-line reporting
+and ``--quiet`` cannot reach it: it travels back in ``TaskResult.warnings`` (once per message)
+and the caller reports it.
+
 Execution:
 * ``jobs == 1``: in this process, one file after the other.
 * ``jobs > 1``: a pool of ``jobs`` processes (started with *spawn*, which is safe with torch),
@@ -17,15 +28,18 @@ Execution:
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import time
 import traceback
+import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from hinerc.errors import HinercError, InputError
+from hinerc.errors import HinercError, HinercWarning, InputError
 from hinerc.io import output_files
 
 OUTPUT_EXT = {"envi": ".hdr", "gtiff": ".tif", "mat": ".mat", "npy": ".npy"}
@@ -45,11 +59,12 @@ class Task:
 class TaskResult:
     input: str
     output: str
-    status: str  # "done", "skipped" or "failed"
+    status: str  # "done", "skipped", "failed" or "interrupted" (Ctrl-C: not done, nothing left)
     message: str = ""
     seconds: float = 0.0
     bpppb: Optional[float] = None
     psnr_db: Optional[float] = None
+    warnings: list[str] = field(default_factory=list)  # HinercWarnings of this file, one line each
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,8 +92,119 @@ def plan(kind: str, inputs: list[Path], out_dir: Optional[Path], ext: str, force
     return tasks, known
 
 
+#: The message of a file whose Dask task was running at Ctrl-C (Dask cannot stop it).
+STILL_RUNNING = "not done (Ctrl-C): it was running on a Dask worker, which may still write it"
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a batch; ``results`` holds one result per task, in task order."""
+
+    def __init__(self, results: list[TaskResult]):
+        super().__init__("interrupted")
+        self.results = results
+
+
 def run_task(task: Task, threads: Optional[int] = None) -> TaskResult:
-    """Run one task; every error becomes a failed result with a one-line message."""
+    """Run one task; every error becomes a failed result with a one-line message, and the
+    HinercWarnings it raises are returned in ``warnings`` instead of being printed."""
+    if _WORKER["stop"]:  # a pool worker after Ctrl-C: start nothing new
+        raise KeyboardInterrupt
+    caught: list[str] = []
+    _WORKER["busy"] = True
+    try:
+        with _capture_warnings(caught):
+            result = _run_task(task, threads)
+    finally:
+        _WORKER["busy"] = False
+    result.warnings = caught
+    return result
+
+
+_WORKER = {"busy": False, "stop": False}  # the state of a pool worker, for its SIGINT handler
+
+
+def _worker_init() -> None:
+    """In each pool worker: Ctrl-C stops the task in hand; between tasks it is only noted.
+
+    The worker starts with SIGINT blocked (inherited from :func:`_sigint_blocked`), so a Ctrl-C
+    that comes while it starts up waits for this handler instead of killing it with a traceback.
+    """
+    signal.signal(signal.SIGINT, _worker_sigint)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _worker_sigint(signum: int, frame: Any) -> None:
+    _WORKER["stop"] = True
+    if _WORKER["busy"]:
+        _WORKER["busy"] = False  # once: a second Ctrl-C must not cut the cleanup short
+        raise KeyboardInterrupt
+
+
+class _sigint_blocked:
+    """Hold back SIGINT in this thread (and the processes it starts); delivered on exit."""
+
+    def __enter__(self) -> None:
+        self.old = (signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+                    if hasattr(signal, "pthread_sigmask") else None)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.old is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
+
+
+def _not_done(tasks: list[Task], finished: dict[int, TaskResult],
+              why: str = "not done (Ctrl-C): nothing written") -> list[TaskResult]:
+    """Every task's result, in order; the ones not finished say so."""
+    return [finished[i] if i in finished else TaskResult(t.input, t.output, "interrupted", why)
+            for i, t in enumerate(tasks)]
+
+
+_CAPTURE = threading.local()  # .sink: where this thread's HinercWarnings go (None: shown)
+_CAPTURE_LOCK = threading.Lock()
+_PASS_ON: list = [warnings.showwarning]  # the showwarning that _show_or_capture replaced
+
+
+def _show_or_capture(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001
+    sink = getattr(_CAPTURE, "sink", None)
+    if sink is not None and issubclass(category, HinercWarning):
+        text = " ".join(str(message).split())
+        if text not in sink:
+            sink.append(text)
+        return None
+    if getattr(_CAPTURE, "passing", False):  # a hook installed over this one led back here
+        return warnings._showwarning_orig(message, category, filename, lineno, file, line)
+    _CAPTURE.passing = True
+    try:
+        return _PASS_ON[0](message, category, filename, lineno, file, line)
+    finally:
+        _CAPTURE.passing = False
+
+
+class _capture_warnings:
+    """Within the block, this thread's HinercWarnings go to ``sink`` (each message once); other
+    warnings, and other threads' (a Dask worker runs tasks in several threads), pass on as
+    before. Unlike ``warnings.catch_warnings`` this is safe with threads."""
+
+    def __init__(self, sink: list[str]):
+        self.sink = sink
+
+    def __enter__(self) -> list[str]:
+        with _CAPTURE_LOCK:
+            if warnings.showwarning is not _show_or_capture:
+                _PASS_ON[0] = warnings.showwarning
+                warnings.showwarning = _show_or_capture  # type: ignore[assignment]
+            # every occurrence, not once per code line: two files may warn the same words
+            warnings.simplefilter("always", HinercWarning)
+        self.outer = getattr(_CAPTURE, "sink", None)
+        _CAPTURE.sink = self.sink
+        return self.sink
+
+    def __exit__(self, *exc: Any) -> None:
+        _CAPTURE.sink = self.outer
+
+
+def _run_task(task: Task, threads: Optional[int] = None) -> TaskResult:
     if threads:
         import torch
         torch.set_num_threads(threads)
@@ -124,15 +250,22 @@ def run(tasks: list[Task], jobs: int = 1, devices: Optional[list[str]] = None,
         return _run_dask(tasks, scheduler, notify)
     if jobs <= 1 or len(tasks) <= 1:
         results = []
-        for t in tasks:
-            results.append(run_task(t))
-            notify(results[-1])
+        try:
+            for t in tasks:
+                results.append(run_task(t))
+                notify(results[-1])
+        except KeyboardInterrupt:  # the file in hand removed its temporary output
+            raise Interrupted(_not_done(tasks, dict(enumerate(results)))) from None
         return results
     threads = max(1, (os.cpu_count() or 1) // jobs)
     results_by: dict[int, TaskResult] = {}
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
+                               initializer=_worker_init)
+    futures: dict = {}
     try:
-        futures = {pool.submit(run_task, t, threads): i for i, t in enumerate(tasks)}
+        with _sigint_blocked():  # the workers are started here
+            for i, t in enumerate(tasks):
+                futures[pool.submit(run_task, t, threads)] = i
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -145,10 +278,47 @@ def run(tasks: list[Task], jobs: int = 1, devices: Optional[list[str]] = None,
                                                f"worker failed: {type(exc).__name__}: {exc}")
                 notify(results_by[i])
     except KeyboardInterrupt:
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
+        _stop_pool(pool, futures, results_by, notify)
+        raise Interrupted(_not_done(tasks, results_by)) from None
     pool.shutdown(wait=True)
     return [results_by[i] for i in range(len(tasks))]
+
+
+def _stop_pool(pool: ProcessPoolExecutor, futures: dict, results_by: dict[int, TaskResult],
+               notify: Callable[[TaskResult], None]) -> None:
+    """After Ctrl-C: cancel the files not started, stop those in hand, wait for the workers, and
+    keep the results of files that finished meanwhile (they are complete on disk)."""
+    with _sigint_ignored():
+        for f in futures:
+            f.cancel()
+        # A Ctrl-C typed in a terminal reached the workers too; a SIGINT sent to this process
+        # alone did not: pass it on (a worker takes note only once per task).
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            try:
+                os.kill(proc.pid, signal.SIGINT)
+            except (OSError, AttributeError, TypeError):
+                pass
+        pool.shutdown(wait=True, cancel_futures=True)
+        for f, i in futures.items():
+            if i in results_by or not f.done() or f.cancelled():
+                continue
+            try:
+                results_by[i] = f.result(timeout=0)
+            except BaseException:  # stopped in its worker: nothing written
+                continue
+            notify(results_by[i])
+
+
+class _sigint_ignored:
+    """Ignore further Ctrl-Cs while a batch cleans up after the first (main thread only)."""
+
+    def __enter__(self) -> None:
+        main = threading.current_thread() is threading.main_thread()
+        self.old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
 
 
 def _run_dask(tasks: list[Task], address: str, notify: Callable[[TaskResult], None]
@@ -165,14 +335,41 @@ def _run_dask(tasks: list[Task], address: str, notify: Callable[[TaskResult], No
         futures = client.map(run_task, tasks, pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         results: dict[int, TaskResult] = {}
-        for f in as_completed(futures):
-            i = index[f.key]
-            try:
-                results[i] = f.result()
-            except Exception as exc:
-                results[i] = TaskResult(tasks[i].input, tasks[i].output, "failed",
-                                        f"worker failed: {type(exc).__name__}: {exc}")
-            notify(results[i])
+        try:
+            for f in as_completed(futures):
+                i = index[f.key]
+                try:
+                    results[i] = f.result()
+                except Exception as exc:
+                    results[i] = TaskResult(tasks[i].input, tasks[i].output, "failed",
+                                            f"worker failed: {type(exc).__name__}: {exc}")
+                notify(results[i])
+        except KeyboardInterrupt:
+            with _sigint_ignored():
+                raise Interrupted(_stop_dask(client, futures, tasks, results, notify)) from None
         return [results[i] for i in range(len(tasks))]
     finally:
         client.close()
+
+
+def _stop_dask(client: Any, futures: list, tasks: list[Task], results: dict[int, TaskResult],
+               notify: Callable[[TaskResult], None]) -> list[TaskResult]:
+    """After Ctrl-C: cancel what is left. Dask cannot stop a task already running on a worker:
+    such a file is reported as possibly still being written."""
+    try:
+        running = {k for keys in client.processing().values() for k in keys}
+    except Exception:
+        running = {f.key for f in futures}
+    for i, f in enumerate(futures):
+        if i not in results and f.status == "finished":
+            try:
+                results[i] = f.result()
+            except Exception:
+                continue
+            notify(results[i])
+    client.cancel([f for i, f in enumerate(futures) if i not in results])
+    out = _not_done(tasks, results)
+    for i, f in enumerate(futures):
+        if i not in results and f.key in running:
+            out[i].message = STILL_RUNNING
+    return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 import traceback
 import warnings
@@ -444,7 +445,8 @@ def _is_batch(inputs: tuple[Path, ...], output: Optional[Path], out_dir: Optiona
 def _run_batch(kind: str, inputs: tuple[Path, ...], out_dir: Optional[Path], ext: str,
                force: bool, options: dict, jobs: int, devices: list[str],
                scheduler: Optional[str], quiet: bool, as_json: bool) -> None:
-    """Plan, run and report a batch; exit code 1 when any file failed."""
+    """Plan, run and report a batch; exit code 1 when any file failed, 130 on Ctrl-C (after
+    the summary of what finished and a line naming what was written and what was not done)."""
     from rich.console import Console
 
     from hinerc import batch
@@ -459,38 +461,170 @@ def _run_batch(kind: str, inputs: tuple[Path, ...], out_dir: Optional[Path], ext
     def done(r: "batch.TaskResult") -> None:
         count["n"] += 1
         if not quiet:
+            for w in r.warnings:  # raised where the task ran (a worker): reported here, once
+                name = "" if r.input in w else f"{r.input}: "  # say which file, once
+                click.echo(f"hinerc: warning: {name}{w}", err=True)
             err.print(f"[{count['n']}/{total}] {r.input}: {r.status}"
-                      + (f" ({r.message})" if r.message else ""), highlight=False)
+                      + (f" ({r.message})" if r.message else ""), highlight=False, markup=False,
+                      soft_wrap=True)  # one line per file, however long: the terminal wraps
 
     if not quiet:
         for r in known:
-            err.print(f"{r.input}: {r.status} ({r.message})", highlight=False)
-    results = batch.run(tasks, jobs=jobs, devices=devices, scheduler=scheduler, on_done=done)
+            err.print(f"{r.input}: {r.status} ({r.message})", highlight=False, markup=False,
+                      soft_wrap=True)
+    try:
+        results = batch.run(tasks, jobs=jobs, devices=devices, scheduler=scheduler, on_done=done)
+        interrupted = False
+    except batch.Interrupted as stop:
+        results, interrupted = stop.results, True
     order = {str(p): i for i, p in enumerate(inputs)}
     allres = sorted(known + results, key=lambda r: order.get(r.input, 0))
     failed = sum(r.status == "failed" for r in allres)
-    if as_json:
-        click.echo(_dump([r.to_dict() for r in allres]))
-    elif not quiet:
-        _print_summary(allres)
+    try:
+        if as_json:
+            click.echo(_dump([r.to_dict() for r in allres]))
+        elif not quiet:
+            _print_summary(allres)
+    except KeyboardInterrupt:  # the files are already written: say so, not the generic line
+        interrupted = True
+    if interrupted:
+        click.echo(_interrupted_line(allres), err=True)
+        click.get_current_context().exit(130)
     if failed:
         click.echo(f"hinerc: error: {failed} of {len(allres)} file(s) failed", err=True)
         click.get_current_context().exit(1)
 
 
+def _interrupted_line(results: list) -> str:
+    """After Ctrl-C in a batch: the outputs written (complete), and the files not done."""
+    from hinerc.batch import STILL_RUNNING
+
+    written = [r.output for r in results if r.status == "done"]
+    stopped = [r.input for r in results if r.status == "interrupted" and r.message != STILL_RUNNING]
+    running = [r.input for r in results if r.status == "interrupted" and r.message == STILL_RUNNING]
+    failed = sum(r.status == "failed" for r in results)
+    parts = [f"{len(written)} file(s) written ({', '.join(written)})" if written
+             else "no output was written"]
+    if failed:
+        parts.append(f"{failed} failed")
+    if stopped:
+        parts.append(f"{len(stopped)} not done, nothing of them left ({', '.join(stopped)})")
+    if running:
+        parts.append(f"{len(running)} still running on Dask workers, whose outputs may yet be "
+                     f"written ({', '.join(running)})")
+    return "hinerc: interrupted; " + "; ".join(parts)
+
+
 def _print_summary(results: list) -> None:
+    """The batch summary on stdout, one line per file, as wide as the terminal (rich measures
+    it; ``COLUMNS`` when stdout is not a terminal, else 80). Paths are shown relative to their
+    common folder (named under the table) and, when still too long, cut from the left
+    (``…/name.hdr``) so that the rows stay apart; a long message is cut at its end."""
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="hinerc batch summary")
-    for col in ("input", "status", "output", "bpppb", "PSNR dB", "seconds", "message"):
-        table.add_column(col)
-    for r in results:
-        table.add_row(r.input, r.status, r.output,
-                      f"{r.bpppb:.4f}" if r.bpppb is not None else "",
-                      f"{r.psnr_db:.2f}" if r.psnr_db is not None else "",
-                      f"{r.seconds:.1f}" if r.seconds else "", r.message)
-    Console(width=160).print(table)
+    console = Console()
+    ell = "…" if (console.encoding or "").lower().startswith("utf") else "..."
+    ins, in_dir = _relative_paths([r.input for r in results])
+    outs, out_dir = _relative_paths([r.output for r in results])
+    heads = ("input", "status", "output", "bpppb", "PSNR dB", "seconds", "message")
+    rows = [[name, r.status, out,
+             f"{r.bpppb:.4f}" if r.bpppb is not None else "",
+             f"{r.psnr_db:.2f}" if r.psnr_db is not None else "",
+             f"{r.seconds:.1f}" if r.seconds else "", _one_line(_unprefixed(r.message, r.input))]
+            for r, name, out in zip(results, ins, outs)]
+    want = [max([len(h)] + [len(row[k]) for row in rows]) for k, h in enumerate(heads)]
+    # the columns that give way: their share of the room left (the input's is largest), and
+    # their least width
+    give = {0: (3, 12), 2: (2, 12), len(heads) - 1: (2, 10)}
+    room = console.width - 2 * (len(heads) - 1) - sum(w for k, w in enumerate(want)
+                                                       if k not in give)
+    widths = _share_width(room, {k: want[k] for k in give}, give)
+    for k in (0, 2):
+        for row, cut in zip(rows, _fit_paths([row[k] for row in rows], widths[k], ell)):
+            row[k] = cut
+    for row in rows:
+        m, w = row[-1], widths[len(heads) - 1]
+        row[-1] = m if len(m) <= w else m[:max(0, w - len(ell))] + ell
+    folders = ([f"folder: {in_dir}"] if in_dir and in_dir == out_dir else
+               [f"{k}: {d}" for k, d in (("inputs", in_dir), ("outputs", out_dir)) if d])
+    table = Table(title="hinerc batch summary", title_justify="left", box=box.SIMPLE_HEAD,
+                  show_edge=False, pad_edge=False, padding=(0, 1, 0, 0),  # 2 spaces between
+                  caption="\n".join(folders) or None, caption_justify="left")
+    for h in heads:
+        table.add_column(h, no_wrap=True, overflow="ellipsis")
+    for row in rows:
+        table.add_row(*row)
+    console.print(table, highlight=False, markup=False)
+
+
+def _relative_paths(paths: list[str]) -> tuple[list[str], str]:
+    """``paths`` relative to their deepest common folder, and that folder ("" for none)."""
+    try:
+        folder = os.path.commonpath([os.path.dirname(p) for p in paths])
+    except ValueError:  # none, or absolute and relative paths mixed
+        return list(paths), ""
+    if folder in ("", "."):
+        return list(paths), ""
+    return [os.path.relpath(p, folder) for p in paths], folder
+
+
+def _share_width(room: int, want: dict[int, int], give: dict[int, tuple[int, int]]
+                 ) -> dict[int, int]:
+    """Share ``room`` characters between columns: each gets what it wants if that is less than
+    its share (``give[k] = (weight, least)``) of what is left, the others split the rest by
+    weight (never below their least width)."""
+    out: dict[int, int] = {}
+    left = dict(want)
+    while left:
+        weights = sum(give[k][0] for k in left)
+        fair = {k: max(0, room) * give[k][0] // weights for k in left}
+        small = {k: w for k, w in left.items() if w <= fair[k]}
+        if not small:
+            for k in left:
+                out[k] = max(give[k][1], fair[k])
+            break
+        for k, w in small.items():
+            out[k] = w
+            room -= w
+            del left[k]
+    return out
+
+
+def _unprefixed(message: str, path: str) -> str:
+    """A message without its leading ``PATH:`` (the row already names the file)."""
+    return message[len(path) + 1:].lstrip() if message.startswith(f"{path}:") else message
+
+
+def _fit_paths(paths: list[str], width: int, ell: str) -> list[str]:
+    """Cut the paths longer than ``width`` from the left: ``…/name.hdr`` (whole folders left
+    out), else ``…me.hdr``; if that makes two different paths alike, keep where they differ."""
+    def chars(p: str) -> str:
+        return p if len(p) <= width else ell + p[len(p) - max(1, width - len(ell)):]
+
+    def folders(p: str) -> str:
+        parts = p.split(os.sep)
+        for k in range(1, len(parts)):
+            tail = ell + os.sep + os.sep.join(parts[k:])
+            if len(tail) <= width:
+                return tail
+        return chars(p)
+
+    def where_they_differ(p: str) -> str:  # what comes before the end it shares with another
+        same_end = max((len(os.path.commonprefix([p[::-1], q[::-1]])) for q in paths if q != p),
+                       default=0)
+        keep = max(1, width - 2 * len(ell))
+        end = min(len(p), len(p) - same_end + 3)  # and a little of that end
+        start = max(0, end - keep)
+        end = min(len(p), start + keep)
+        return (ell if start else "") + p[start:end] + (ell if end < len(p) else "")
+
+    for cut in (folders, chars, where_they_differ):
+        shown = [p if len(p) <= width else cut(p) for p in paths]
+        if len(set(shown)) == len(set(paths)):
+            break
+    return shown
 
 
 # ----------------------------------------------------------------------------- info

@@ -80,7 +80,7 @@ def test_output_with_several_inputs_is_usage_error(runner, scenes):
     assert r.exit_code == 2
 
 
-def test_dask_local_cluster(runner, scenes, tmp_path):
+def test_dask_local_cluster(runner, scenes, tmp_path, capfd):
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "out"
     files = [str(scenes / "s0.npy"), str(scenes / "broken.npy")]
@@ -91,6 +91,9 @@ def test_dask_local_cluster(runner, scenes, tmp_path):
         assert r.exit_code == 1, r.output
         assert [d["status"] for d in json.loads(r.stdout)] == ["done", "failed"]
         assert (out / "s0.hnr").exists()
+        # the worker's warning comes back with its result, not raw on the worker's stderr
+        assert "band index is used" in json.loads(r.stdout)[0]["warnings"][0]
+        assert "HinercWarning" not in capfd.readouterr().err
         r = runner.invoke(cli, ["compress", *files[:1], "--out-dir", str(out), *RATE, "--json",
                                 "--scheduler", cluster.scheduler_address])
         assert r.exit_code == 0 and json.loads(r.stdout)[0]["status"] == "skipped"
