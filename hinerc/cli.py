@@ -300,7 +300,10 @@ def cube_output_options(f):  # noqa: ANN001
     f = click.option("--dtype", type=click.Choice(["float32"]), default=None,
                      help="Write float32 samples instead of the original type.")(f)
     f = click.option("--interleave", type=click.Choice(["bsq", "bil", "bip"]), default=None,
-                     help="ENVI interleave [default: the original one].")(f)
+                     help="ENVI interleave [default: the original one]; a GeoTIFF takes bip "
+                          "(pixel-interleaved) or bsq (band; bil warns and writes band). "
+                          "Ignored with a warning for .mat and .npy, as gdal_translate warns "
+                          "about a creation option the output driver lacks.")(f)
     return format_option(f)
 
 

@@ -112,8 +112,12 @@ def write_cube(cube: Cube, path: PathLike, format: Optional[str] = None,
     """Write ``cube`` atomically and return the files written.
 
     ``interleave`` ('bsq', 'bil', 'bip') applies to ENVI (default: the cube's, else bsq) and
-    GeoTIFF ('bip' -> pixel interleaved, else band). The caller decides about overwriting.
+    GeoTIFF ('bip' -> pixel interleaved, else band; 'bil' warns). The caller decides about
+    overwriting. A .mat or .npy output warns (:class:`HinercWarning`, one line) naming the
+    metadata it cannot hold, and that ``interleave`` does not apply (:mod:`hinerc.io.kept`).
     """
+    from hinerc.io.kept import warn_interleave, warn_lost
+
     p = Path(path)
     fmt = detect_format(p, format)
     if interleave is not None and str(interleave).lower() not in ("bsq", "bil", "bip"):
@@ -121,18 +125,22 @@ def write_cube(cube: Cube, path: PathLike, format: Optional[str] = None,
     if fmt == "envi":
         from hinerc.io.envi import write_envi
 
-        return write_envi(cube, p, interleave=interleave)
-    if fmt == "gtiff":
+        files = write_envi(cube, p, interleave=interleave)
+    elif fmt == "gtiff":
         from hinerc.io.geotiff import write_gtiff
 
-        return write_gtiff(cube, p, interleave=interleave)
-    if fmt == "mat":
+        files = write_gtiff(cube, p, interleave=interleave)
+    elif fmt == "mat":
         from hinerc.io.matlab import write_mat
 
-        return write_mat(cube, p)
-    from hinerc.io.npy import write_npy
+        files = write_mat(cube, p)
+    else:
+        from hinerc.io.npy import write_npy
 
-    return write_npy(cube, p)
+        files = write_npy(cube, p)
+    warn_interleave(p, fmt, interleave)  # once written: a failed write reports only its error
+    warn_lost(cube, p, fmt)
+    return files
 
 
 def input_files(path: PathLike, format: Optional[str] = None) -> list[Path]:
