@@ -91,3 +91,83 @@ def test_interleave_for_an_output_without_one_warns(runner, tmp_path, rich_hnr):
     assert r.exit_code == 0 and _warning_lines(r) == []
     with rasterio.open(tmp_path / "p.tif") as ds:
         assert ds.profile["interleave"] == "pixel"
+
+
+# ----------------------------------------------------------------------------- declaring
+def _one_error_line(result) -> str:
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def holes(tmp_path):
+    data = make_cube(h=12, w=10, c=6, dtype=np.float32).data
+    data[2:5, 3:6, :] = np.nan
+    np.save(tmp_path / "holes.npy", data)
+    return tmp_path / "holes.npy", data
+
+
+def test_compress_nan_cube_with_nodata_nan(runner, tmp_path, holes):
+    src, data = holes
+    hnr, out = tmp_path / "h.hnr", tmp_path / "h.tif"
+    r = runner.invoke(cli, ["compress", str(src), "-o", str(hnr), "--bpppb", "8", "-e", "1",
+                            "--quiet"])
+    assert r.exit_code == 1 and "--nodata nan" in _one_error_line(r)
+    wl = tmp_path / "wl.txt"
+    wl.write_text("\n".join(str(400 + 10 * i) for i in range(6)) + "\n")
+    r = runner.invoke(cli, ["compress", str(src), "-o", str(hnr), "--bpppb", "8", "-e", "1",
+                            "--nodata", "nan", "--wavelengths", str(wl), "--fwhm", "10"])
+    assert r.exit_code == 0, r.output
+    assert _warning_lines(r) == []  # wavelengths declared: no "band index" warning
+    assert runner.invoke(cli, ["decompress", str(hnr), "-o", str(out)]).exit_code == 0
+    with rasterio.open(out) as ds:
+        back = np.moveaxis(ds.read(), 0, 2)
+        assert np.isnan(ds.nodata) and ds.tags(1)["wavelength"] == "400.0"
+        assert ds.tags(6)["fwhm"] == "10.0"
+    assert np.array_equal(np.isnan(back), np.isnan(data))
+
+
+@pytest.mark.parametrize("option, value", [
+    ("--wavelengths", "4OO,500"), ("--wavelengths", "missing_file.txt"), ("--fwhm", "-3"),
+    ("--shape", "100"), ("--shape", "a,b"), ("--nodata", "abc")])
+def test_malformed_declarations_are_usage_errors(runner, tmp_path, holes, option, value):
+    r = runner.invoke(cli, ["compress", str(holes[0]), "-o", str(tmp_path / "x.hnr"),
+                            option, value])
+    assert r.exit_code == 2, r.output
+    assert option in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "x.hnr").exists()
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--wavelengths", "400,500"], "--wavelengths gives 2 values for 6 bands"),
+    (["--fwhm", "1,2,3"], "--fwhm gives 3 values for 6 bands"),
+    (["--shape", "12,10"], "--shape only applies to a 2-D matrix in a .mat file")])
+def test_declarations_that_do_not_fit_are_exit_1(runner, tmp_path, holes, args, needle):
+    r = runner.invoke(cli, ["compress", str(holes[0]), "-o", str(tmp_path / "x.hnr"),
+                            "--nodata", "nan"] + args)
+    assert r.exit_code == 1, r.output
+    assert needle in _one_error_line(r)
+    assert not (tmp_path / "x.hnr").exists()
+
+
+def test_compress_mat_matrix_with_shape(runner, tmp_path):
+    import scipy.io
+
+    cube = make_cube(h=24, w=20, c=5, dtype=np.uint16).data
+    y = np.reshape(cube, (480, 5), order="F").T  # 5 bands × 480 pixels, column-major
+    scipy.io.savemat(tmp_path / "y.mat", {"Y": y})
+    hnr = tmp_path / "y.hnr"
+    r = runner.invoke(cli, ["compress", str(tmp_path / "y.mat"), "-o", str(hnr), "--bpppb",
+                            "8", "-e", "1", "--shape", "24,20", "--wavelengths", "450:650:50",
+                            "--nodata", "0", "--quiet"])
+    assert r.exit_code == 0, r.output
+    import hinerc
+
+    back = hinerc.decompress(hnr)
+    assert back.shape == (24, 20, 5) and back.nodata == 0.0
+    assert back.wavelengths_nm.tolist() == [450.0, 500.0, 550.0, 600.0, 650.0]
+    assert np.abs(back.data.astype(float) - cube).max() < 0.05 * cube.max()
+    r = runner.invoke(cli, ["compress", str(tmp_path / "y.mat"), "-o", str(hnr), "--force",
+                            "--shape", "20,20"])
+    assert r.exit_code == 1 and "no 2-D variable has 400 pixels" in _one_error_line(r)

@@ -2,7 +2,8 @@
 
 Public API::
 
-    read_cube(path, format=None, var=None) -> Cube
+    read_cube(path, format=None, var=None, *, shape=None, nodata=None, wavelengths=None,
+              fwhm=None) -> Cube
     write_cube(cube, path, format=None, interleave=None) -> list[Path]
     detect_format(path, format=None) -> str
 
@@ -62,12 +63,20 @@ def detect_format(path: PathLike, format: Optional[str] = None) -> str:
     raise InputError(f"{p}: cannot tell the format from {what}; {_choices()}")
 
 
-def read_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] = None) -> Cube:
+def read_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] = None, *,
+              shape=None, nodata=None, wavelengths=None, fwhm=None) -> Cube:
     """Read a cube; samples keep their stored type (no scale factor applied).
 
-    ``var`` picks the variable of a ``.mat`` file. Raises :class:`InputError` for any missing,
-    unreadable or invalid input; warns (:class:`HinercWarning`) when there are no wavelengths.
+    ``var`` picks the variable of a ``.mat`` file; ``shape`` (rows, columns) reads a ``.mat``
+    holding a 2-D bands × pixels matrix, pixels column-major as MATLAB's ``reshape``.
+    ``nodata``, ``wavelengths`` and ``fwhm`` declare what the file lacks, replacing what it
+    says (forms and checks: :mod:`hinerc.io.declare`). Raises :class:`InputError` for any
+    missing, unreadable or invalid input, or a declaration that does not fit the cube; warns
+    (:class:`HinercWarning`) when there are no wavelengths.
     """
+    from hinerc.io.declare import apply, declared
+
+    decl = declared(nodata=nodata, wavelengths=wavelengths, fwhm=fwhm, shape=shape)
     p = Path(path)
     fmt = detect_format(p, format)
     if not p.exists():
@@ -76,6 +85,8 @@ def read_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] =
         raise InputError(f"{p}: is a folder, not a file")
     if var is not None and fmt != "mat":
         raise InputError(f"{p}: --var only applies to .mat files")
+    if decl.shape is not None and fmt != "mat":
+        raise InputError(f"{p}: --shape only applies to a 2-D matrix in a .mat file")
     try:
         if fmt == "envi":
             from hinerc.io.envi import read_envi
@@ -88,7 +99,7 @@ def read_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] =
         elif fmt == "mat":
             from hinerc.io.matlab import read_mat
 
-            cube = read_mat(p, var=var)
+            cube = read_mat(p, var=var, shape=decl.shape)
         else:
             from hinerc.io.npy import read_npy
 
@@ -101,6 +112,7 @@ def read_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] =
         from hinerc.io.spectral_meta import one_line
 
         raise InputError(f"{p}: cannot read it as {fmt}: {one_line(exc)}") from None
+    cube = apply(cube, decl, str(p))
     if cube.wavelengths_nm is None:
         warnings.warn(f"no wavelengths in {p}: the band index is used", HinercWarning,
                       stacklevel=2)
