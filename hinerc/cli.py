@@ -184,13 +184,14 @@ def cli() -> None:
       hinerc decompress scene.hnr -o decoded.hdr
       hinerc info scene.hnr --json
 
-    Inputs: ENVI (.hdr + binary), GeoTIFF (.tif), MATLAB (.mat, v5 and v7.3) and .npy.
+    Inputs: ENVI (.hdr + binary), GeoTIFF (.tif), MATLAB (.mat, v5 and v7.3), .npy, and
+    folders of single-band PNG/TIFF images.
     """
 
 
 # ----------------------------------------------------------------------------- compress
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The .hnr to write, for a single input [default: INPUT with .hnr].")
 @click.option("--bpppb", type=click.FloatRange(min=0, min_open=True), default=0.2,
@@ -246,6 +247,10 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     quality; --arch hiner trains the published HINER network instead. Files are written
     atomically: on any error or Ctrl-C nothing partial is left behind.
 
+    An INPUT may also be a folder of single-band PNG/TIFF images, or a quoted glob pattern of
+    them, read as one cube (bands in natural name order: band2 before band10); a multi-page
+    TIFF of single-band pages is one cube, each page a band.
+
     With several inputs (or --out-dir, --jobs, --scheduler), existing outputs are skipped
     unless --force, a failing file does not stop the others, a summary table ends the run,
     and the exit code is 1 if any file failed.
@@ -259,11 +264,14 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
       hinerc compress cube.mat --var hsi -o cube.hnr --quiet
       hinerc compress jasperRidge2_R198.mat --shape 100,100 --wavelengths wl.txt -o jr.hnr
       hinerc compress holes.npy -o holes.hnr --nodata nan --wavelengths 400:1000:10
+      hinerc compress cave/toy_ms/ -o toy.hnr --wavelengths 400:700:10
+      hinerc compress 'bands/band*.tif' -o scene.hnr --wavelengths wavelengths.txt
       hinerc compress scenes/*.hdr --out-dir out/ --jobs 2
       hinerc compress scenes/*.tif --out-dir out/ --device cuda:0,cuda:1 --jobs 2
       hinerc compress /shared/scenes/*.hdr --out-dir /shared/out --scheduler tcp://head:8786
     """
     from hinerc import api, batch
+    from hinerc.io import output_stem
 
     if arch == "lowrank" and (epochs, bands_per_step, lr) != (None, None, None):
         raise click.UsageError("--epochs, --bands-per-step and --lr train the network of "
@@ -275,13 +283,17 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
                    time_limit=time_limit, tile=tile, format=fmt, var=var,
                    resample=not no_resample, nodata=nodata, wavelengths=wavelengths,
                    fwhm=fwhm, shape=shape)
+    if len(inputs) > 1 and output is not None and all(
+            p.suffix.lower() in (".png", ".tif", ".tiff") for p in inputs):
+        raise click.UsageError("several images and one -o: to read them as the bands of one "
+                               "cube, give their folder or a quoted pattern ('bands/*.png')")
     if _is_batch(inputs, output, out_dir, jobs, scheduler):
         _run_batch("compress", inputs, out_dir, ".hnr", force, options, jobs, devices,
                    scheduler, quiet, as_json)
         return
     input = inputs[0]
     device = devices[0]
-    output = output or input.with_suffix(".hnr")
+    output = output or output_stem(input).with_suffix(".hnr")
     with _TrainingProgress(enabled=not quiet) as prog:
         result = api.compress(input, output, device=device, force=force, progress=prog.update,
                               on_stage=prog.stage, jobs=jobs, **options)

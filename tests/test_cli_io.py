@@ -171,3 +171,63 @@ def test_compress_mat_matrix_with_shape(runner, tmp_path):
     r = runner.invoke(cli, ["compress", str(tmp_path / "y.mat"), "-o", str(hnr), "--force",
                             "--shape", "20,20"])
     assert r.exit_code == 1 and "no 2-D variable has 400 pixels" in _one_error_line(r)
+
+
+# ----------------------------------------------------------------------------- image stacks
+@pytest.fixture
+def png_folder(tmp_path):
+    import imagecodecs
+
+    cube = make_cube(h=24, w=20, c=10, dtype=np.uint16).data
+    folder = tmp_path / "toy_ms"
+    folder.mkdir()
+    for i in range(10):
+        (folder / f"toy_ms_{i + 1}.png").write_bytes(
+            imagecodecs.png_encode(np.ascontiguousarray(cube[:, :, i])))
+    return folder, cube
+
+
+def test_compress_a_folder_of_pngs(runner, tmp_path, png_folder):
+    folder, cube = png_folder
+    r = runner.invoke(cli, ["compress", str(folder), "--wavelengths", "400:490:10",
+                            "--bpppb", "4", "-e", "1"])
+    assert r.exit_code == 0, r.output
+    assert _warning_lines(r) == []
+    hnr = tmp_path / "toy_ms.hnr"  # named after the folder
+    out = tmp_path / "toy.hdr"
+    assert runner.invoke(cli, ["decompress", str(hnr), "-o", str(out)]).exit_code == 0
+    from hinerc.io import read_cube
+
+    back = read_cube(out)
+    assert back.shape == (24, 20, 10) and back.dtype == np.uint16
+    assert back.band_names[1] == "toy_ms_2" and back.band_names[9] == "toy_ms_10"
+    assert back.wavelengths_nm.tolist() == [400.0 + 10 * i for i in range(10)]
+    assert np.abs(back.data.astype(float) - cube).max() < 0.05 * cube.max()
+
+
+def test_compress_a_quoted_pattern(runner, tmp_path, png_folder):
+    folder, _ = png_folder
+    r = runner.invoke(cli, ["compress", str(folder / "toy_ms_?.png"), "--bpppb", "4", "-e", "1",
+                            "--quiet"])
+    assert r.exit_code == 0, r.output
+    import hinerc
+
+    assert hinerc.inspect(tmp_path / "toy_ms.hnr")["shape"] == [24, 20, 9]
+
+
+def test_several_images_and_one_output_is_a_usage_error(runner, tmp_path, png_folder):
+    folder, _ = png_folder
+    files = sorted(str(p) for p in folder.iterdir())
+    r = runner.invoke(cli, ["compress", *files, "-o", str(tmp_path / "x.hnr")])
+    assert r.exit_code == 2 and "give their folder or a quoted pattern" in r.stderr
+
+
+def test_mismatched_band_file_is_one_error_line(runner, tmp_path, png_folder):
+    import imagecodecs
+
+    folder, _ = png_folder
+    (folder / "toy_ms_7.png").write_bytes(imagecodecs.png_encode(np.zeros((24, 20), np.uint8)))
+    r = runner.invoke(cli, ["compress", str(folder), "-o", str(tmp_path / "x.hnr"), "--quiet"])
+    assert r.exit_code == 1
+    assert "toy_ms_7.png: 24×20 uint8, but" in _one_error_line(r)
+    assert not (tmp_path / "x.hnr").exists()

@@ -1,4 +1,5 @@
-"""Reading and writing hyperspectral cubes: ENVI, GeoTIFF, MATLAB ``.mat`` and ``.npy``.
+"""Reading and writing hyperspectral cubes: ENVI, GeoTIFF, MATLAB ``.mat`` and ``.npy``; and
+reading a folder (or glob pattern) of single-band PNG/TIFF images as one cube (``stack``).
 
 Public API::
 
@@ -20,7 +21,7 @@ from hinerc.errors import HinercWarning, InputError
 from hinerc.io.cube import Cube
 
 __all__ = ["Cube", "read_cube", "write_cube", "detect_format", "input_files", "output_files",
-           "FORMATS"]
+           "output_stem", "FORMATS"]
 
 #: format name -> what it is
 FORMATS = {
@@ -28,10 +29,14 @@ FORMATS = {
     "gtiff": "GeoTIFF (.tif, .tiff)",
     "mat": "MATLAB (.mat, v5 or v7.3)",
     "npy": "NumPy (.npy)",
+    "stack": "a folder or glob pattern of single-band PNG/TIFF files, one band each "
+             "(input only)",
 }
 _ALIASES = {"envi": "envi", "hdr": "envi", "gtiff": "gtiff", "geotiff": "gtiff", "tif": "gtiff",
-            "tiff": "gtiff", "mat": "mat", "matlab": "mat", "npy": "npy", "numpy": "npy"}
-_EXT = {".hdr": "envi", ".tif": "gtiff", ".tiff": "gtiff", ".mat": "mat", ".npy": "npy"}
+            "tiff": "gtiff", "mat": "mat", "matlab": "mat", "npy": "npy", "numpy": "npy",
+            "stack": "stack", "png": "stack"}
+_EXT = {".hdr": "envi", ".tif": "gtiff", ".tiff": "gtiff", ".mat": "mat", ".npy": "npy",
+        ".png": "stack"}
 _ENVI_DATA_EXTS = (".img", ".dat", ".bsq", ".bil", ".bip", ".raw")
 
 PathLike = Union[str, Path]
@@ -39,17 +44,23 @@ PathLike = Union[str, Path]
 
 def _choices() -> str:
     return ("choices: .hdr/.img/.dat/.bsq/.bil/.bip/.raw (envi), .tif/.tiff (gtiff), .mat (mat), "
-            ".npy (npy); or pass format= envi, gtiff, mat, npy")
+            ".npy (npy), a folder of single-band .png/.tif files or a quoted pattern "
+            "('bands/*.png'); or pass format= envi, gtiff, mat, npy")
 
 
 def detect_format(path: PathLike, format: Optional[str] = None) -> str:
-    """The format name ('envi', 'gtiff', 'mat', 'npy') for ``path``; ``format`` overrides."""
+    """The format name ('envi', 'gtiff', 'mat', 'npy', or 'stack' for a folder, a glob pattern
+    or a .png) for ``path``; ``format`` overrides."""
     if format is not None:
         key = str(format).strip().lower().lstrip(".")
         if key not in _ALIASES:
             raise InputError(f"unknown format {format!r}; choices: envi, gtiff, mat, npy")
         return _ALIASES[key]
     p = Path(path)
+    from hinerc.io.stack import is_pattern
+
+    if p.is_dir() or is_pattern(p):
+        return "stack"
     ext = p.suffix.lower()
     if ext in _EXT:
         return _EXT[ext]
@@ -61,6 +72,13 @@ def detect_format(path: PathLike, format: Optional[str] = None) -> str:
         return "envi"
     what = f"extension {p.suffix!r}" if p.suffix else "no extension (and no .hdr beside it)"
     raise InputError(f"{p}: cannot tell the format from {what}; {_choices()}")
+
+
+def _output_format(p: Path, format: Optional[str]) -> str:
+    """:func:`detect_format` for a path to write: ``*?[`` are plain characters in its name."""
+    if format is None and not p.is_dir() and p.suffix.lower() in _EXT:
+        return _EXT[p.suffix.lower()]
+    return detect_format(p, format)
 
 
 def read_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] = None, *,
@@ -79,9 +97,9 @@ def read_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] =
     decl = declared(nodata=nodata, wavelengths=wavelengths, fwhm=fwhm, shape=shape)
     p = Path(path)
     fmt = detect_format(p, format)
-    if not p.exists():
+    if fmt != "stack" and not p.exists():
         raise InputError(f"{p}: no such file")
-    if p.is_dir():
+    if fmt != "stack" and p.is_dir():
         raise InputError(f"{p}: is a folder, not a file")
     if var is not None and fmt != "mat":
         raise InputError(f"{p}: --var only applies to .mat files")
@@ -100,6 +118,10 @@ def read_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] =
             from hinerc.io.matlab import read_mat
 
             cube = read_mat(p, var=var, shape=decl.shape)
+        elif fmt == "stack":
+            from hinerc.io.stack import read_stack
+
+            cube = read_stack(p)
         else:
             from hinerc.io.npy import read_npy
 
@@ -114,8 +136,8 @@ def read_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] =
         raise InputError(f"{p}: cannot read it as {fmt}: {one_line(exc)}") from None
     cube = apply(cube, decl, str(p))
     if cube.wavelengths_nm is None:
-        warnings.warn(f"no wavelengths in {p}: the band index is used", HinercWarning,
-                      stacklevel=2)
+        warnings.warn(f"no wavelengths in {p}: the band index is used (declare them with "
+                      "--wavelengths)", HinercWarning, stacklevel=2)
     return cube
 
 
@@ -131,7 +153,10 @@ def write_cube(cube: Cube, path: PathLike, format: Optional[str] = None,
     from hinerc.io.kept import warn_interleave, warn_lost
 
     p = Path(path)
-    fmt = detect_format(p, format)
+    fmt = _output_format(p, format)
+    if fmt == "stack":
+        raise InputError(f"{p}: hinerc reads per-band image stacks but does not write them; "
+                         "write .hdr, .tif, .mat or .npy")
     if interleave is not None and str(interleave).lower() not in ("bsq", "bil", "bip"):
         raise InputError(f"unknown interleave {interleave!r}; choices: bsq, bil, bip")
     if fmt == "envi":
@@ -155,10 +180,26 @@ def write_cube(cube: Cube, path: PathLike, format: Optional[str] = None,
     return files
 
 
+def output_stem(path: PathLike) -> Path:
+    """What an output is named after: the input, or the folder of a glob pattern."""
+    from hinerc.io.stack import output_stem as stem
+
+    return stem(Path(path))
+
+
 def input_files(path: PathLike, format: Optional[str] = None) -> list[Path]:
-    """The files reading ``path`` uses (an ENVI header and its binary; else the path itself)."""
+    """The files reading ``path`` uses (an ENVI header and its binary, the band files of a
+    stack; else the path itself)."""
     p = Path(path)
-    if detect_format(p, format) != "envi":
+    fmt = detect_format(p, format)
+    if fmt == "stack":
+        from hinerc.io.stack import band_files
+
+        try:
+            return band_files(p)
+        except InputError:
+            return [p]
+    if fmt != "envi":
         return [p]
     from hinerc.io.envi import find_binary, resolve_pair
 
@@ -173,7 +214,7 @@ def input_files(path: PathLike, format: Optional[str] = None) -> list[Path]:
 def output_files(path: PathLike, format: Optional[str] = None) -> list[Path]:
     """The files :func:`write_cube` creates for ``path`` (ENVI: header and binary)."""
     p = Path(path)
-    if detect_format(p, format) != "envi":
+    if _output_format(p, format) != "envi":
         return [p]
     from hinerc.io.envi import output_pair
 

@@ -65,6 +65,11 @@ def read_gtiff(path: Path | str) -> Cube:
     with ds:
         if ds.count == 0:
             raise InputError(f"{src}: the file has no bands")
+        pages = list(ds.subdatasets) if ds.count == 1 else []
+        if len(pages) > 1:  # a multi-page TIFF of single-band pages: each page a band
+            from hinerc.io.stack import read_pages
+
+            return read_pages(path, pages)
         if len(set(ds.dtypes)) != 1:
             raise InputError(f"{src}: bands of different sample types {sorted(set(ds.dtypes))}")
         if "complex" in ds.dtypes[0]:
