@@ -63,6 +63,10 @@ def test_glob_pattern_and_wavelengths(tmp_path):
     with pytest.raises(InputError) as ei:
         read_cube(tmp_path / "c*.png")
     assert_one_line(ei.value, "no file matches")
+    (tmp_path / "b9.hdr").write_text("ENVI\n")
+    with pytest.raises(InputError) as ei:
+        read_cube(tmp_path / "b*")
+    assert_one_line(ei.value, "b9.hdr", "leave it unquoted")
 
 
 def test_single_png_is_one_band(tmp_path):

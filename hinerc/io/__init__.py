@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from hinerc.errors import HinercWarning, InputError
 from hinerc.io.cube import Cube
@@ -82,7 +82,8 @@ def _output_format(p: Path, format: Optional[str]) -> str:
 
 
 def read_cube(path: PathLike, format: Optional[str] = None, var: Optional[str] = None, *,
-              shape=None, nodata=None, wavelengths=None, fwhm=None) -> Cube:
+              shape: Any = None, nodata: Any = None, wavelengths: Any = None,
+              fwhm: Any = None) -> Cube:
     """Read a cube; samples keep their stored type (no scale factor applied).
 
     ``var`` picks the variable of a ``.mat`` file; ``shape`` (rows, columns) reads a ``.mat``

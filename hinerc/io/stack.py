@@ -47,6 +47,10 @@ def band_files(path: Path) -> list[Path]:
         files = [Path(p) for p in glob.glob(str(path)) if Path(p).is_file()]
         if not files:
             raise InputError(f"{path}: no file matches the pattern")
+        other = [p for p in files if p.suffix.lower() not in IMAGE_EXTS]
+        if other:
+            raise InputError(f"{other[0]}: a quoted pattern is read as one cube of single-band "
+                             "PNG/TIFF images; to compress files one by one, leave it unquoted")
     elif path.is_dir():
         files = [p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")
                  and p.suffix.lower() in IMAGE_EXTS]
