@@ -193,7 +193,8 @@ def cli() -> None:
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The .hnr to write, for a single input [default: INPUT with .hnr].")
+              help="The .hnr to write, for a single input [default: INPUT (a pattern's "
+                   "folder) with .hnr].")
 @click.option("--bpppb", type=click.FloatRange(min=0, min_open=True), default=0.2,
               show_default=True, metavar="BITS",
               help="Target rate: file size in bits per pixel per band (±3%).")
