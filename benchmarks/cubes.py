@@ -12,8 +12,6 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 def load_cubes() -> dict:
     """The cubes of ../shared/data with at least 64×64 pixels, as hinerc Cubes."""
-    from PIL import Image
-
     from hinerc.io import Cube, read_cube
 
     cubes = {}
@@ -23,9 +21,9 @@ def load_cubes() -> dict:
             SHARED / "jasper_ridge" / "jasperRidge2_R198.hdr")
         cubes["ABU beach 100×100×102 float64"] = read_cube(
             SHARED / "abu_anomaly" / "abu-beach-4.mat")
-        pngs = sorted((SHARED / "cave" / "chart_and_stuffed_toy_ms").glob("*.png"))
-        cave = np.stack([np.array(Image.open(p)) for p in pngs], -1).astype(np.uint16)
-        cubes["CAVE toy 512×512×31 uint16"] = Cube(cave, wavelengths_nm=np.arange(400, 701, 10.0))
+        cave = read_cube(SHARED / "cave" / "chart_and_stuffed_toy_ms", wavelengths="400:700:10")
+        # the same cube as before hinerc read PNG folders: no band names (they would cost META)
+        cubes["CAVE toy 512×512×31 uint16"] = Cube(cave.data, wavelengths_nm=cave.wavelengths_nm)
         cubes["EnMAP Potsdam mosaic 128×64×224 float32"] = enmap_mosaic()
     return cubes
 

@@ -175,7 +175,8 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
              tile: Optional[int] = None, jobs: int = 1, format: Optional[str] = None,
              var: Optional[str] = None, resample: bool = True,
              force: bool = False, progress: Optional[Callable[[Any], None]] = None,
-             on_stage: Optional[Callable[[str], None]] = None) -> CompressResult:
+             on_stage: Optional[Callable[[str], None]] = None, nodata: Any = None,
+             wavelengths: Any = None, fwhm: Any = None, shape: Any = None) -> CompressResult:
     """Compress a cube to a ``.hnr`` file of ``bpppb`` bits per sample (±3%).
 
     Args:
@@ -207,6 +208,12 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         force: overwrite an existing output.
         progress: called with :class:`hinerc.nn.train.EpochStats` after every epoch.
         on_stage: called with a short description when a stage starts.
+        nodata, wavelengths, fwhm: declare what the input lacks, replacing what it says: the
+            no-data value (``float("nan")`` for NaN holes), band centres and widths in nm
+            (``"450,550"``, ``"400:700:10"``, a text file with one value per line, or numbers;
+            one FWHM applies to every band). See :mod:`hinerc.io.declare`.
+        shape: (rows, columns) of a ``.mat`` holding a 2-D bands × pixels matrix, pixels
+            column-major as MATLAB's ``reshape`` (pixel k is row k mod rows, column k div rows).
 
     Raises:
         InputError, RateError, OutputExistsError, TrainingError.
@@ -246,7 +253,16 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     if out_path is not None:  # before the (maybe long) read
         check_output(out_path, inputs, force)
         check_compress_output(out_path)
-    cube = source if isinstance(source, Cube) else read_cube(Path(source), format=format, var=var)
+    if isinstance(source, Cube):
+        from hinerc.io.declare import apply, declared
+
+        if shape is not None:
+            raise UsageError("--shape reads a 2-D matrix from a .mat file, not a Cube")
+        cube = apply(source, declared(nodata=nodata, wavelengths=wavelengths, fwhm=fwhm),
+                     "the cube")
+    else:
+        cube = read_cube(Path(source), format=format, var=var, shape=shape, nodata=nodata,
+                         wavelengths=wavelengths, fwhm=fwhm)
     if arch == "hiner":
         dev = resolve_device(device)
     else:  # lowrank runs on the CPU; a device named anyway is still checked (a typo is an error)

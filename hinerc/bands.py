@@ -66,7 +66,7 @@ def prepare(cube: Cube) -> PreparedCube:
         bad = ~np.isfinite(data) & ~nd
         if bad.any():
             raise InputError(f"the cube holds {int(bad.sum())} NaN or infinite samples "
-                             "(declare them as no-data)")
+                             "(declare them as no-data: --nodata nan)")
     c = cube.bands
     width = 8 if data.dtype.name in WIDE_TYPES and not _constants_fit_float32(data, nd) else 4
     fdt = np.float64 if width == 8 else np.float32

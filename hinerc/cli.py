@@ -117,6 +117,46 @@ json_option = click.option("--json", "as_json", is_flag=True,
                            help="Print the result as JSON on stdout.")
 
 
+def _declared(parse):  # noqa: ANN001, ANN202
+    """A click callback: ``parse`` the option value; a malformed one is a usage error."""
+    def callback(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        from hinerc.errors import InputError
+
+        if value is None:
+            return None
+        try:
+            out = parse(value)
+        except InputError as exc:
+            raise click.BadParameter(_one_line(exc)) from None
+        return tuple(float(v) for v in out) if hasattr(out, "tolist") else out
+    return callback
+
+
+def declare_options(f):  # noqa: ANN001
+    """--nodata, --wavelengths, --fwhm, --shape: what the input file lacks."""
+    from hinerc.io import declare
+
+    f = click.option("--shape", metavar="ROWS,COLUMNS", default=None,
+                     callback=_declared(declare.parse_shape),
+                     help="Read a .mat holding a 2-D bands × pixels matrix (or pixels × bands) "
+                          "as a ROWS × COLUMNS image; pixels are column-major as MATLAB's "
+                          "reshape(Y', ROWS, COLUMNS, bands): pixel k is row k mod ROWS, "
+                          "column k div ROWS.")(f)
+    f = click.option("--fwhm", metavar="LIST|START:STOP:STEP|FILE", default=None,
+                     callback=_declared(lambda v: declare.parse_band_values(v, "--fwhm")),
+                     help="Band widths (FWHM) in nm, in the forms of --wavelengths; one value "
+                          "applies to every band.")(f)
+    f = click.option("--wavelengths", metavar="LIST|START:STOP:STEP|FILE", default=None,
+                     callback=_declared(declare.parse_band_values),
+                     help="Band centres in nm, replacing the file's: 450,550,..., a grid "
+                          "START:STOP:STEP (stop included when on it) or a text file with one "
+                          "value per line; one per band.")(f)
+    f = click.option("--nodata", type=float, default=None, metavar="VALUE",
+                     help="The input's no-data value, replacing the file's; nan declares NaN "
+                          "samples no-data.")(f)
+    return f
+
+
 def _json_default(o: Any) -> Any:
     if isinstance(o, Path):
         return str(o)
@@ -151,15 +191,17 @@ def cli() -> None:
       hinerc decompress scene.hnr -o decoded.hdr
       hinerc info scene.hnr --json
 
-    Inputs: ENVI (.hdr + binary), GeoTIFF (.tif), MATLAB (.mat, v5 and v7.3) and .npy.
+    Inputs: ENVI (.hdr + binary), GeoTIFF (.tif), MATLAB (.mat, v5 and v7.3), .npy, and
+    folders of single-band PNG/TIFF images.
     """
 
 
 # ----------------------------------------------------------------------------- compress
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The .hnr to write, for a single input [default: INPUT with .hnr].")
+              help="The .hnr to write, for a single input [default: INPUT (a pattern's "
+                   "folder) with .hnr].")
 @click.option("--bpppb", type=click.FloatRange(min=0, min_open=True), default=0.2,
               show_default=True, metavar="BITS",
               help="Target rate: file size in bits per pixel per band (±3%).")
@@ -190,6 +232,7 @@ def cli() -> None:
                    "spectral model costs no byte, so the file is no smaller.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed; the same input and seed give the same bytes on one machine.")
+@declare_options
 @device_option
 @format_option
 @var_option
@@ -200,7 +243,9 @@ def cli() -> None:
 @common_options
 def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, effort: int,
              arch: str, epochs: Optional[int], bands_per_step: Optional[int], lr: Optional[float],
-             time_limit: Optional[float], tile: int, no_resample: bool, seed: int, device: str,
+             time_limit: Optional[float], tile: int, no_resample: bool, seed: int,
+             nodata: Optional[float], wavelengths: Optional[tuple], fwhm: Optional[tuple],
+             shape: Optional[tuple], device: str,
              fmt: Optional[str], var: Optional[str], force: bool, out_dir: Optional[Path],
              jobs: int, scheduler: Optional[str], as_json: bool, quiet: bool) -> None:
     """Compress cubes into .hnr files of a given size.
@@ -210,6 +255,10 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     JPEG 2000, by a small per-band embedding, searching the number of maps for the best
     quality; --arch hiner trains the published HINER network instead. Files are written
     atomically: on any error or Ctrl-C nothing partial is left behind.
+
+    An INPUT may also be a folder of single-band PNG/TIFF images, or a quoted glob pattern of
+    them, read as one cube (bands in natural name order: band2 before band10); a multi-page
+    TIFF of single-band pages is one cube, each page a band.
 
     With several inputs (or --out-dir, --jobs, --scheduler), existing outputs are skipped
     unless --force, a failing file does not stop the others, a summary table ends the run,
@@ -222,11 +271,16 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
       hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --arch hiner --device cuda
       hinerc compress big.hdr -o big.hnr --bpppb 0.1 --effort 1 --time-limit 60
       hinerc compress cube.mat --var hsi -o cube.hnr --quiet
+      hinerc compress jasperRidge2_R198.mat --shape 100,100 --wavelengths wl.txt -o jr.hnr
+      hinerc compress holes.npy -o holes.hnr --nodata nan --wavelengths 400:1000:10
+      hinerc compress cave/toy_ms/ -o toy.hnr --wavelengths 400:700:10
+      hinerc compress 'bands/band*.tif' -o scene.hnr --wavelengths wavelengths.txt
       hinerc compress scenes/*.hdr --out-dir out/ --jobs 2
       hinerc compress scenes/*.tif --out-dir out/ --device cuda:0,cuda:1 --jobs 2
       hinerc compress /shared/scenes/*.hdr --out-dir /shared/out --scheduler tcp://head:8786
     """
     from hinerc import api, batch
+    from hinerc.io import output_stem
 
     if arch == "lowrank" and (epochs, bands_per_step, lr) != (None, None, None):
         raise click.UsageError("--epochs, --bands-per-step and --lr train the network of "
@@ -236,14 +290,19 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     options = dict(bpppb=bpppb, effort=effort, arch=arch, epochs=epochs, seed=seed,
                    bands_per_step=bands_per_step, lr=lr,
                    time_limit=time_limit, tile=tile, format=fmt, var=var,
-                   resample=not no_resample)
+                   resample=not no_resample, nodata=nodata, wavelengths=wavelengths,
+                   fwhm=fwhm, shape=shape)
+    if len(inputs) > 1 and output is not None and all(
+            p.suffix.lower() in (".png", ".tif", ".tiff") for p in inputs):
+        raise click.UsageError("several images and one -o: to read them as the bands of one "
+                               "cube, give their folder or a quoted pattern ('bands/*.png')")
     if _is_batch(inputs, output, out_dir, jobs, scheduler):
         _run_batch("compress", inputs, out_dir, ".hnr", force, options, jobs, devices,
                    scheduler, quiet, as_json)
         return
     input = inputs[0]
     device = devices[0]
-    output = output or input.with_suffix(".hnr")
+    output = output or output_stem(input).with_suffix(".hnr")
     with _TrainingProgress(enabled=not quiet) as prog:
         result = api.compress(input, output, device=device, force=force, progress=prog.update,
                               on_stage=prog.stage, jobs=jobs, **options)
@@ -308,7 +367,10 @@ def cube_output_options(f):  # noqa: ANN001
     f = click.option("--dtype", type=click.Choice(["float32"]), default=None,
                      help="Write float32 samples instead of the original type.")(f)
     f = click.option("--interleave", type=click.Choice(["bsq", "bil", "bip"]), default=None,
-                     help="ENVI interleave [default: the original one].")(f)
+                     help="ENVI interleave [default: the original one]; a GeoTIFF takes bip "
+                          "(pixel-interleaved) or bsq (band; bil warns and writes band). "
+                          "Ignored with a warning for .mat and .npy, as gdal_translate warns "
+                          "about a creation option the output driver lacks.")(f)
     return format_option(f)
 
 

@@ -38,8 +38,9 @@ def test_override_and_unknown():
     assert detect_format("x.dat", format="tif") == "gtiff"
     assert detect_format("x", format="npy") == "npy"
     with pytest.raises(InputError) as ei:
-        detect_format("x.png")
-    assert_one_line(ei.value, "x.png", ".hdr", ".tif", ".mat", ".npy")
+        detect_format("x.jpg")
+    assert_one_line(ei.value, "x.jpg", ".hdr", ".tif", ".mat", ".npy", "folder")
+    assert detect_format("x.png") == "stack"  # a single-band image: a stack of one
     with pytest.raises(InputError) as ei:
         detect_format("x.npy", format="jpeg")
     assert_one_line(ei.value, "jpeg", "envi", "gtiff")

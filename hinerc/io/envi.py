@@ -3,6 +3,8 @@
 Samples are read through :mod:`spectral` (``open_memmap``, so the ``reflectance scale factor``
 is NOT applied) and returned H×W×C in native byte order. Header fields hinerc does not interpret
 are kept verbatim (their raw header text) in ``extra["envi"]`` and written back by the writer.
+A cube read from a GeoTIFF gets its band SCALE/OFFSET written as ENVI states them
+(:mod:`hinerc.io.radiometry`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 
 from hinerc.errors import HinercWarning, InputError
 from hinerc.io.cube import Cube
+from hinerc.io.radiometry import envi_fields_for
 from hinerc.io.spectral_meta import (
     atomic_outputs,
     format_envi_list,
@@ -411,6 +414,7 @@ def header_text(cube: Cube, interleave: str) -> str:
         names = [n.replace(",", ";").replace("}", ")").replace("{", "(") for n in cube.band_names]
         fields["band names"] = "{\n " + ",\n ".join(names) + "}"
 
+    fields.update(envi_fields_for(cube))  # GDAL band scales as ENVI states them
     for k, v in extra.items():  # everything else, verbatim
         if k in fields:
             continue

@@ -3,7 +3,8 @@
 Band metadata follows both GDAL's ``IMAGERY`` domain (``CENTRAL_WAVELENGTH_UM``, ``FWHM_UM``) and
 the EnMAP-Box convention of default-domain band tags ``wavelength``, ``wavelength_units``,
 ``fwhm``, ``bbl``. Fields of an ENVI header that hinerc carries (``extra["envi"]``) travel in the
-dataset ``ENVI`` metadata domain (spaces in keys written as underscores, as GDAL does).
+dataset ``ENVI`` metadata domain (spaces in keys written as underscores, as GDAL does), and
+what they say about scaling becomes the band SCALE/OFFSET (:mod:`hinerc.io.radiometry`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from hinerc.errors import InputError
 from hinerc.io.cube import Cube
+from hinerc.io.radiometry import gdal_scales_for
 from hinerc.io.spectral_meta import (
     atomic_outputs,
     canonical_unit,
@@ -63,6 +65,11 @@ def read_gtiff(path: Path | str) -> Cube:
     with ds:
         if ds.count == 0:
             raise InputError(f"{src}: the file has no bands")
+        pages = list(ds.subdatasets) if ds.count == 1 else []
+        if len(pages) > 1:  # a multi-page TIFF of single-band pages: each page a band
+            from hinerc.io.stack import read_pages
+
+            return read_pages(path, pages)
         if len(set(ds.dtypes)) != 1:
             raise InputError(f"{src}: bands of different sample types {sorted(set(ds.dtypes))}")
         if "complex" in ds.dtypes[0]:
@@ -169,6 +176,9 @@ def read_gtiff(path: Path | str) -> Cube:
             if len(raw) != c:
                 raise InputError(f"{src}: {len(raw)} bad-band flags (bbl) for {c} bands")
             bad = np.array([float(v) == 0 for v in raw], dtype=bool)
+        elif any("good_band" in d for d in band_tags):  # GDAL's ENVI driver's name for bbl
+            bad = np.array([d.get("good_band", "true").strip().lower() == "false"
+                            for d in band_tags], dtype=bool)
     except ValueError:
         raise InputError(f"{src}: a bbl value is not a number") from None
 
@@ -244,6 +254,7 @@ def write_gtiff(cube: Cube, path: Path | str, interleave: Optional[str] = None) 
     extra = cube.extra or {}
     gdal = extra.get("gdal") or {}
     envi = extra.get("envi") or {}
+    scaling = gdal_scales_for(cube)
 
     band_tags: list[dict[str, str]] = [dict(t) for t in (gdal.get("band_tags") or [])]
     if len(band_tags) != c:
@@ -283,10 +294,11 @@ def write_gtiff(cube: Cube, path: Path | str, interleave: Optional[str] = None) 
                         dst.update_tags(i + 1, ns="IMAGERY", **imagery[i])
                     if cube.band_names is not None:
                         dst.set_band_description(i + 1, cube.band_names[i])
-                if gdal.get("scales") and len(gdal["scales"]) == c:
-                    dst.scales = tuple(float(s) for s in gdal["scales"])
-                if gdal.get("offsets") and len(gdal["offsets"]) == c:
-                    dst.offsets = tuple(float(o) for o in gdal["offsets"])
+                if scaling is not None:  # GDAL's, or what the ENVI fields state
+                    if any(s != 1.0 for s in scaling.scales):
+                        dst.scales = scaling.scales
+                    if any(o != 0.0 for o in scaling.offsets):
+                        dst.offsets = scaling.offsets
                 if gdal.get("units") and len(gdal["units"]) == c:
                     dst.units = tuple(str(u) for u in gdal["units"])
                 if gdal.get("tags"):

@@ -1,4 +1,9 @@
-"""MATLAB ``.mat`` reader (v5 through scipy, v7.3/HDF5 through h5py) and v5 writer."""
+"""MATLAB ``.mat`` reader (v5 through scipy, v7.3/HDF5 through h5py) and v5 writer.
+
+The writer stores the cube and, where the readers of hyperspectral ``.mat`` files look for them,
+``wavelengths`` and ``fwhm`` (nm, one column each); MATLAB has no convention for the rest, which
+:mod:`hinerc.io.kept` names in a warning.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import numpy as np
 
 from hinerc.errors import InputError
 from hinerc.io.cube import Cube
+from hinerc.io.declare import reshape_columns
 from hinerc.io.spectral_meta import (
     UNIT_NAMES,
     atomic_outputs,
@@ -88,13 +94,17 @@ def _vector_candidates(vars_: dict[str, tuple[tuple[int, ...], str]], regex: re.
     return None
 
 
-def read_mat(path: Path | str, var: Optional[str] = None) -> Cube:
+def read_mat(path: Path | str, var: Optional[str] = None,
+             shape: Optional[tuple[int, int]] = None) -> Cube:
+    """The cube of a ``.mat``: its one 3-D numeric variable (or ``var``); with ``shape`` (rows,
+    columns), a 2-D bands × pixels matrix reshaped column-major (:mod:`hinerc.io.declare`)."""
     path = Path(path)
     src = str(path)
     if path.stat().st_size == 0:
         raise InputError(f"{src}: the file is empty")
     version, vars_ = _list_variables(path, src)
     numeric = {n: v for n, v in vars_.items() if v[1] in _NUMERIC_CLASSES}
+    pixels = shape[0] * shape[1] if shape is not None else None
     if var is not None:
         if var not in vars_:
             raise InputError(f"{src}: no variable {var!r}; variables: {_describe(vars_) or 'none'}")
@@ -102,24 +112,43 @@ def read_mat(path: Path | str, var: Optional[str] = None) -> Cube:
         if cls not in _NUMERIC_CLASSES or len(shp) not in (2, 3):
             raise InputError(f"{src}: variable {var!r} is {'×'.join(map(str, shp))} {cls}, "
                              "not a 2-D or 3-D numeric array")
+        if shape is not None and len(shp) != 2:
+            raise InputError(f"{src}: --shape reads a 2-D bands × pixels matrix; {var!r} is "
+                             f"{'×'.join(map(str, shp))}")
         name = var
+    elif shape is not None:
+        mats = [n for n, (shp, _) in numeric.items() if len(shp) == 2 and pixels in shp]
+        if not mats:
+            raise InputError(f"{src}: no 2-D variable has {pixels} pixels (--shape "
+                             f"{shape[0]},{shape[1]}) in a row or column; variables: "
+                             f"{_describe(vars_) or 'none'}")
+        if len(mats) > 1:
+            raise InputError(f"{src}: several 2-D variables have {pixels} pixels "
+                             f"({_describe({n: vars_[n] for n in mats})}); pass --var NAME")
+        name = mats[0]
     else:
         cubes = [n for n, (shp, _) in numeric.items() if len(shp) == 3]
         if not cubes:
+            hint = ("; a 2-D bands × pixels matrix needs --shape ROWS,COLUMNS"
+                    if any(len(shp) == 2 and min(shp) > 1 for shp, _ in numeric.values()) else "")
             raise InputError(f"{src}: no 3-D numeric variable; variables: "
-                             f"{_describe(vars_) or 'none'}")
+                             f"{_describe(vars_) or 'none'}{hint}")
         if len(cubes) > 1:
             raise InputError(f"{src}: several 3-D variables ({_describe({n: vars_[n] for n in cubes})}); "
                              "pass --var NAME to choose one")
         name = cubes[0]
     shp = vars_[name][0]
     c = shp[2] if len(shp) == 3 else 1
+    if shape is not None:  # the side that is not the pixels is the bands
+        c = shp[0] if shp[1] == pixels else shp[1]
     wl_name = _vector_candidates(numeric, _WL_RE, c)
     fw_name = _vector_candidates(numeric, _FWHM_RE, c)
     loaded = _load(path, version, [n for n in (name, wl_name, fw_name) if n], src)
     data = loaded[name]
     if data.dtype.kind not in "iuf":
         raise InputError(f"{src}: variable {name!r} is not numeric ({data.dtype})")
+    if shape is not None:
+        data = reshape_columns(data, shape, name, src)
 
     wl = fw = None
     label = None

@@ -313,8 +313,9 @@ def _utm_of(crs_wkt: str) -> Optional[tuple[int, bool, str]]:
 
 
 def transform_to_map_info(transform: Sequence[float], crs_wkt: Optional[str]) -> str:
-    """An ENVI ``map info`` value for a GDAL geotransform: UTM when the CRS is UTM, else
-    ``Arbitrary`` (the CRS then travels in ``coordinate system string``)."""
+    """An ENVI ``map info`` value for a GDAL geotransform: UTM when the CRS is UTM, ``Geographic
+    Lat/Lon`` for WGS 84 / NAD83 degrees, else ``Arbitrary`` (the CRS then travels in
+    ``coordinate system string``, which is written in every case)."""
     gt0, gt1, gt2, gt3, gt4, gt5 = (float(v) for v in transform)
     rotation = ""
     if gt2 == 0.0 and gt4 == 0.0:
@@ -332,7 +333,22 @@ def transform_to_map_info(transform: Sequence[float], crs_wkt: Optional[str]) ->
         zone, south, datum = utm
         return (f"{{UTM, {loc}, {zone}, {'South' if south else 'North'}, {datum}, "
                 f"units=Meters{rotation}}}")
+    geographic = _geographic_of(crs_wkt) if crs_wkt else None
+    if geographic is not None:  # as GDAL's ENVI driver writes EPSG:4326
+        return f"{{Geographic Lat/Lon, {loc}, {geographic}, units=Degrees{rotation}}}"
     return f"{{Arbitrary, {loc}, 0, North{rotation}}}"
+
+
+def _geographic_of(crs_wkt: str) -> Optional[str]:
+    """The ENVI datum name when the WKT is WGS 84 or NAD83 longitude/latitude, else None."""
+    try:
+        from rasterio.crs import CRS
+
+        with quiet_gdal():
+            epsg = CRS.from_wkt(crs_wkt).to_epsg()
+    except Exception:  # noqa: BLE001
+        return None
+    return {4326: "WGS-84", 4269: "North America 1983"}.get(epsg)
 
 
 def transforms_equal(a: Optional[Sequence[float]], b: Optional[Sequence[float]]) -> bool:
