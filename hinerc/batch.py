@@ -20,7 +20,7 @@ import os
 import time
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -43,6 +43,10 @@ class Task:
 
 @dataclass
 class TaskResult:
+    """One file's outcome. ``result`` is the file's record exactly as single-file ``--json``
+    prints it (:func:`compress_record`, :func:`decompress_record`; ``docs/json.md``), empty
+    unless ``status`` is ``"done"``; the other fields are kept for the summary table."""
+
     input: str
     output: str
     status: str  # "done", "skipped" or "failed"
@@ -50,9 +54,29 @@ class TaskResult:
     seconds: float = 0.0
     bpppb: Optional[float] = None
     psnr_db: Optional[float] = None
+    result: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``input``, ``output``, ``status``, ``message``, then the file's record (only
+        ``seconds`` for a file that was skipped or failed)."""
+        d = {"input": self.input, "output": self.output, "status": self.status,
+             "message": self.message}
+        d.update(self.result or {"seconds": round(self.seconds, 2)})
+        return d
+
+
+def compress_record(input: Any, output: Any, result: Any) -> dict[str, Any]:
+    """The JSON record of one compressed file: ``input``, ``output``, then
+    :meth:`hinerc.api.CompressResult.to_dict` (without its ``path``, which is ``output``)."""
+    d = {"input": str(input), "output": str(output)}
+    d.update((k, v) for k, v in result.to_dict().items() if k != "path")
+    return d
+
+
+def decompress_record(input: Any, output: Any, cube: Any, seconds: float) -> dict[str, Any]:
+    """The JSON record of one decoded file."""
+    return {"input": str(input), "output": str(output), "shape": list(cube.shape),
+            "dtype": cube.dtype.name, "seconds": round(seconds, 2)}
 
 
 def plan(kind: str, inputs: list[Path], out_dir: Optional[Path], ext: str, force: bool,
@@ -88,10 +112,13 @@ def run_task(task: Task, threads: Optional[int] = None) -> TaskResult:
     try:
         if task.kind == "compress":
             r = api.compress(task.input, task.output, **task.options)
-            return TaskResult(task.input, task.output, "done", "", time.perf_counter() - t0,
-                              r.bpppb, r.psnr_db)
-        api.decompress(task.input, task.output, **task.options)
-        return TaskResult(task.input, task.output, "done", "", time.perf_counter() - t0)
+            rec = compress_record(task.input, task.output, r)
+            return TaskResult(task.input, task.output, "done", "", rec["seconds"],
+                              rec["bpppb"], rec["psnr_db"], rec)
+        cube = api.decompress(task.input, task.output, **task.options)
+        secs = time.perf_counter() - t0
+        return TaskResult(task.input, task.output, "done", "", secs,
+                          result=decompress_record(task.input, task.output, cube, secs))
     except HinercError as exc:
         msg = " ".join(str(exc).split())
     except Exception as exc:  # a bug: keep going, but say so
