@@ -38,7 +38,7 @@ from hinerc.format.mask import decode_mask, encode_mask
 from hinerc.format.payload import Payload, decode_payload, encode_payload
 from hinerc.format.quant import quantize
 from hinerc.io import Cube, input_files, output_files, read_cube, write_cube
-from hinerc.metrics import PsnrAccumulator
+from hinerc.metrics import QualityAccumulator
 from hinerc.outputs import output_folder, write_atomic
 from hinerc import ratecontrol
 
@@ -47,7 +47,14 @@ PathLike = Union[str, os.PathLike]
 
 @dataclass
 class CompressResult:
-    """What :func:`compress` produced and measured."""
+    """What :func:`compress` produced and measured.
+
+    Quality is measured on the cube decoded from the file's own bytes, on the real samples, in
+    original units: ``psnr_db`` is the mean over bands of the per-band PSNR; the worst band's
+    PSNR, which band (1-based) and its wavelength (nm, when the cube declares them), the mean
+    spectral angle in degrees and the largest absolute error show what a mean hides.
+    :meth:`to_dict` is the record of ``compress --json`` (``docs/json.md``).
+    """
 
     path: Optional[Path]
     size_bytes: int
@@ -60,11 +67,33 @@ class CompressResult:
     model_values: int
     shape: tuple[int, int, int]
     dtype: str
+    arch: str = "lowrank"
+    worst_band_psnr_db: Optional[float] = None
+    worst_band: Optional[int] = None
+    worst_band_nm: Optional[float] = None
+    sam_deg: Optional[float] = None
+    max_abs_error: Optional[float] = None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: measured values unrounded, ``seconds`` to 2 decimals as in the file's
+        report; ``epochs`` only for ``arch`` hiner (the low-rank model has none)."""
         d = asdict(self)
         d["path"] = str(self.path) if self.path else None
+        d["shape"] = list(self.shape)
+        d["seconds"] = _round(d["seconds"], 2)
+        if self.arch != "hiner":
+            del d["epochs"]
         return d
+
+
+def _round(x: Optional[float], digits: int) -> Optional[float]:
+    """``x`` rounded; ``None`` for ``None``, NaN and infinities (JSON has none)."""
+    return round(x, digits) if x is not None and math.isfinite(x) else None
+
+
+def _sig6(x: Optional[float]) -> Optional[float]:
+    """``x`` to 6 significant digits (errors in original units have any magnitude)."""
+    return float(f"{x:.6g}") if x is not None and math.isfinite(x) else None
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -279,9 +308,11 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     report = EncodeReport(psnr_db=99.999, encode_seconds=9999.9, device=dev,
                           epochs=epochs if arch == "hiner" else 0,
                           seed=seed, hinerc_version=__version__,
-                          source_bits_per_sample=cube.dtype.itemsize * 8)
+                          source_bits_per_sample=cube.dtype.itemsize * 8,
+                          worst_band_psnr_db=99.9999, worst_band=c, sam_deg=99.9999,
+                          max_abs_error=1.23456e-05)
     meta = cube.metadata_dict()
-    acc = PsnrAccumulator(c)
+    acc = QualityAccumulator(c)
     if h <= tile and w <= tile:
         enc = _encode_plain(cube, budget, meta, report, tc_args, time_limit, progress, stage)
         if not resample:
@@ -323,8 +354,13 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         def assemble() -> bytes:
             return container.to_bytes_tiled(header, meta, tiles.encode_tiles(blobs), report)
 
-    psnr = acc.mean_psnr()
+    quality = acc.result()
+    psnr = quality.psnr_db
     report.psnr_db = round(psnr, 4) if math.isfinite(psnr) else None
+    report.worst_band_psnr_db = _round(quality.worst_band_psnr_db, 4)
+    report.worst_band = quality.worst_band if report.worst_band_psnr_db is not None else None
+    report.sam_deg = _round(quality.sam_deg, 4)
+    report.max_abs_error = _sig6(quality.max_abs_error)
     report.encode_seconds = round(time.perf_counter() - t_start, 2)
     report.epochs = epochs_done
     blob = assemble()
@@ -347,7 +383,16 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         write_atomic(out_path, blob)
     return CompressResult(out_path, len(blob), len(blob) * 8 / samples, bpppb, psnr,
                           report.encode_seconds, epochs_done, dev, values, (h, w, c),
-                          cube.dtype.name)
+                          cube.dtype.name, arch, quality.worst_band_psnr_db, quality.worst_band,
+                          _band_nm(cube.wavelengths_nm, quality.worst_band), quality.sam_deg,
+                          quality.max_abs_error)
+
+
+def _band_nm(wavelengths: Any, band: Optional[int]) -> Optional[float]:
+    """The wavelength (nm) of 1-based ``band``, or ``None`` when unknown."""
+    if band is None or wavelengths is None or not 1 <= band <= len(wavelengths):
+        return None
+    return float(wavelengths[band - 1])
 
 
 def _encode_tile(sub: Cube, budget: float, tc_args: dict, time_limit: Optional[float],
@@ -722,10 +767,13 @@ def inspect_hnr(path: PathLike) -> dict[str, Any]:
     plain = [sub for _, sub in f.tiles] if f.tiles else [f]
     kinds = plain[0].bands.kinds
     first = plain[0].model
-    return {
+    fwhm, bad, transform = f.meta.get("fwhm_nm"), f.meta.get("bad_bands"), f.meta.get("transform")
+    model_tags = ("MODL", "SPEC", "MAPS") if first.arch == "lowrank" else (
+        "MODL", "QPRM", "HUFF", "DATA")
+    d = {
         "kind": "hnr",
         "path": str(p),
-        "format_version": "%d.%d" % container.VERSION,
+        "format_version": "%d.%d" % f.version,
         "shape": [hd.height, hd.width, hd.bands],
         "dtype": hd.dtype,
         "tiles": len(f.tiles) or 1,
@@ -735,6 +783,10 @@ def inspect_hnr(path: PathLike) -> dict[str, Any]:
         "wavelength_count": len(wl) if wl else 0,
         "wavelength_min_nm": min(wl) if wl else None,
         "wavelength_max_nm": max(wl) if wl else None,
+        "fwhm": fwhm is not None,
+        "bad_bands": sum(map(bool, bad)) if bad is not None else 0,
+        "crs": f.meta.get("crs") is not None,
+        "transform": list(transform) if transform else None,
         "file_bytes": size,
         "bpppb": bpppb,
         "compression_ratio": bits / bpppb,
@@ -748,7 +800,14 @@ def inspect_hnr(path: PathLike) -> dict[str, Any]:
         "payload_bytes": sum(t.section_sizes.get(tag, 0) for t in plain
                              for tag in ("DATA", "SPEC", "MAPS")),
         "sections": f.section_sizes,
+        "model_sections": {tag: sum(t.section_sizes.get(tag, 0) for t in plain)
+                           for tag in model_tags},
         "psnr_db": report.psnr_db,
+        "worst_band_psnr_db": report.worst_band_psnr_db,
+        "worst_band": report.worst_band,
+        "worst_band_nm": _band_nm(wl, report.worst_band),
+        "sam_deg": report.sam_deg,
+        "max_abs_error": report.max_abs_error,
         "encode_seconds": report.encode_seconds,
         "device": report.device,
         "epochs": report.epochs,
@@ -758,6 +817,9 @@ def inspect_hnr(path: PathLike) -> dict[str, Any]:
         "interleave": f.meta.get("interleave"),
         "source_format": f.meta.get("source_format"),
     }
+    if first.arch != "hiner":  # the low-rank model has no epochs and no quantizer widths
+        del d["epochs"], d["quant_bits"]
+    return d
 
 
 def _resample_status(f: HnrFile) -> Optional[str]:

@@ -34,7 +34,7 @@ import time
 import traceback
 import warnings
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -57,6 +57,10 @@ class Task:
 
 @dataclass
 class TaskResult:
+    """One file's outcome. ``result`` is the file's record exactly as single-file ``--json``
+    prints it (:func:`compress_record`, :func:`decompress_record`; ``docs/json.md``), empty
+    unless ``status`` is ``"done"``; the other fields are kept for the summary table."""
+
     input: str
     output: str
     status: str  # "done", "skipped", "failed" or "interrupted" (Ctrl-C: not done, nothing left)
@@ -65,9 +69,29 @@ class TaskResult:
     bpppb: Optional[float] = None
     psnr_db: Optional[float] = None
     warnings: list[str] = field(default_factory=list)  # HinercWarnings of this file, one line each
+    result: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """``input``, ``output``, ``status``, ``message``, ``warnings``, then the file's record
+        (only ``seconds`` for a file that was skipped or failed)."""
+        d = {"input": self.input, "output": self.output, "status": self.status,
+             "message": self.message, "warnings": list(self.warnings)}
+        d.update(self.result or {"seconds": round(self.seconds, 2)})
+        return d
+
+
+def compress_record(input: Any, output: Any, result: Any) -> dict[str, Any]:
+    """The JSON record of one compressed file: ``input``, ``output``, then
+    :meth:`hinerc.api.CompressResult.to_dict` (without its ``path``, which is ``output``)."""
+    d = {"input": str(input), "output": str(output)}
+    d.update((k, v) for k, v in result.to_dict().items() if k != "path")
+    return d
+
+
+def decompress_record(input: Any, output: Any, cube: Any, seconds: float) -> dict[str, Any]:
+    """The JSON record of one decoded file."""
+    return {"input": str(input), "output": str(output), "shape": list(cube.shape),
+            "dtype": cube.dtype.name, "seconds": round(seconds, 2)}
 
 
 def plan(kind: str, inputs: list[Path], out_dir: Optional[Path], ext: str, force: bool,
@@ -214,10 +238,13 @@ def _run_task(task: Task, threads: Optional[int] = None) -> TaskResult:
     try:
         if task.kind == "compress":
             r = api.compress(task.input, task.output, **task.options)
-            return TaskResult(task.input, task.output, "done", "", time.perf_counter() - t0,
-                              r.bpppb, r.psnr_db)
-        api.decompress(task.input, task.output, **task.options)
-        return TaskResult(task.input, task.output, "done", "", time.perf_counter() - t0)
+            rec = compress_record(task.input, task.output, r)
+            return TaskResult(task.input, task.output, "done", "", rec["seconds"],
+                              rec["bpppb"], rec["psnr_db"], result=rec)
+        cube = api.decompress(task.input, task.output, **task.options)
+        secs = time.perf_counter() - t0
+        return TaskResult(task.input, task.output, "done", "", secs,
+                          result=decompress_record(task.input, task.output, cube, secs))
     except HinercError as exc:
         msg = " ".join(str(exc).split())
     except Exception as exc:  # a bug: keep going, but say so

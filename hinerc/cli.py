@@ -307,11 +307,27 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
         result = api.compress(input, output, device=device, force=force, progress=prog.update,
                               on_stage=prog.stage, jobs=jobs, **options)
     if as_json:
-        click.echo(_dump(result.to_dict()))
+        click.echo(_dump(batch.compress_record(input, output, result)))
     elif not quiet:
+        worst = _fmt_worst(result.worst_band_psnr_db, result.worst_band, result.worst_band_nm)
         click.echo(f"{output}: {result.size_bytes:,} bytes, {result.bpppb:.4f} bpppb "
-                   f"(target {bpppb:g}), PSNR {result.psnr_db:.2f} dB, "
+                   f"(target {bpppb:g}), PSNR {result.psnr_db:.2f} dB (worst band {worst}), "
+                   f"SAM {_fmt_num(result.sam_deg, '.2f', '°')}, "
+                   f"max error {_fmt_num(result.max_abs_error, '.6g')}, "
                    f"{result.seconds:.1f} s on {result.device}", err=False)
+
+
+def _fmt_num(x: Optional[float], spec: str, unit: str = "") -> str:
+    """``x`` formatted, or ``-`` when unknown (a file written before it was measured)."""
+    return "-" if x is None or not math.isfinite(x) else f"{x:{spec}}{unit}"
+
+
+def _fmt_worst(db: Optional[float], band: Optional[int], nm: Optional[float]) -> str:
+    """``15.90 dB: band 12, 1370.50 nm`` (no wavelength when unknown; ``-`` when unmeasured)."""
+    if db is None or band is None:
+        return "-"
+    where = f"band {band}" + (f", {nm:.2f} nm" if nm is not None else "")
+    return f"{db:.2f} dB: {where}"
 
 
 class _ProgressBar:
@@ -422,8 +438,7 @@ def decompress(inputs: tuple[Path, ...], output: Optional[Path], fmt: Optional[s
                           force=force, dtype=dtype)
     secs = time.perf_counter() - t0
     if as_json:
-        click.echo(_dump({"input": str(input), "output": str(output), "shape": list(cube.shape),
-                          "dtype": cube.dtype.name, "seconds": round(secs, 3)}))
+        click.echo(_dump(batch.decompress_record(input, output, cube, secs)))
     elif not quiet:
         h, w, c = cube.shape
         click.echo(f"{output}: {h}×{w}×{c} {cube.dtype.name}, {secs:.1f} s")
@@ -593,7 +608,7 @@ def _print_summary(results: list) -> None:
     heads = ("input", "status", "output", "bpppb", "PSNR dB", "seconds", "message")
     rows = [[name, r.status, out,
              f"{r.bpppb:.4f}" if r.bpppb is not None else "",
-             f"{r.psnr_db:.2f}" if r.psnr_db is not None else "",
+             _psnr_cell(r.psnr_db, r.result),
              f"{r.seconds:.1f}" if r.seconds else "", _one_line(_unprefixed(r.message, r.input))]
             for r, name, out in zip(results, ins, outs)]
     want = [max([len(h)] + [len(row[k]) for row in rows]) for k, h in enumerate(heads)]
@@ -611,6 +626,8 @@ def _print_summary(results: list) -> None:
         row[-1] = m if len(m) <= w else m[:max(0, w - len(ell))] + ell
     folders = ([f"folder: {in_dir}"] if in_dir and in_dir == out_dir else
                [f"{k}: {d}" for k, d in (("inputs", in_dir), ("outputs", out_dir)) if d])
+    if any(r.result.get("worst_band_psnr_db") is not None for r in results):
+        folders.append("PSNR dB: mean over bands / worst band")
     table = Table(title="hinerc batch summary", title_justify="left", box=box.SIMPLE_HEAD,
                   show_edge=False, pad_edge=False, padding=(0, 1, 0, 0),  # 2 spaces between
                   caption="\n".join(folders) or None, caption_justify="left")
@@ -619,6 +636,14 @@ def _print_summary(results: list) -> None:
     for row in rows:
         table.add_row(*row)
     console.print(table, highlight=False, markup=False)
+
+
+def _psnr_cell(mean: Optional[float], result: dict) -> str:
+    """The band-mean PSNR, then the worst band's: ``41.23 / 15.91`` (the caption says so)."""
+    if mean is None:
+        return ""
+    worst = result.get("worst_band_psnr_db")
+    return f"{mean:.2f}" + (f" / {worst:.2f}" if worst is not None else "")
 
 
 def _relative_paths(paths: list[str]) -> tuple[list[str], str]:
@@ -699,8 +724,9 @@ def _fit_paths(paths: list[str], width: int, ell: str) -> list[str]:
 def info(input: Path, fmt: Optional[str], var: Optional[str], as_json: bool, quiet: bool) -> None:
     """Describe a .hnr file (or an input cube) without decoding it.
 
-    For a .hnr every CRC is checked; the shape, type, wavelengths, real size and rate,
-    compression ratio, model, and the PSNR, time and device of the encode are shown.
+    For a .hnr every CRC is checked; the shape, type, wavelengths, metadata, real size and
+    rate, compression ratio, model, and the quality (mean and worst-band PSNR, SAM, largest
+    error), time and device of the encode are shown. --json keys: docs/json.md.
 
     \b
     Examples:
@@ -727,6 +753,12 @@ def _fmt_wl(d: dict) -> str:
             f"{d['wavelength_max_nm']:.2f} nm")
 
 
+def _fmt_nodata(v: Optional[float]) -> str:
+    if v is None:
+        return "none"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
 def _format_info(d: dict) -> str:
     h, w, c = d["shape"]
     if d["kind"] == "cube":
@@ -734,7 +766,8 @@ def _format_info(d: dict) -> str:
             ("file", d["path"]), ("format", d["format"]),
             ("shape", f"{h} × {w} × {c} (rows × columns × bands)"), ("dtype", d["dtype"]),
             ("interleave", d["interleave"] or "-"), ("wavelengths", _fmt_wl(d)),
-            ("bad bands", d["bad_bands"]), ("nodata", d["nodata"]),
+            ("FWHM", "yes" if d["fwhm"] else "no"),
+            ("bad bands", d["bad_bands"]), ("nodata", _fmt_nodata(d["nodata"])),
             ("georeferenced", "yes" if d["crs"] or d["transform"] else "no"),
             ("size", f"{d['size_bytes']:,} bytes of samples"),
         ]
@@ -747,6 +780,9 @@ def _format_info(d: dict) -> str:
             ("bands", f"{d['bands_coded']} coded, {d['bands_constant']} constant, "
                       f"{d['bands_nodata']} no-data"),
             ("wavelengths", _fmt_wl(d)),
+            ("FWHM", "yes" if d["fwhm"] else "no"),
+            ("bad bands", d["bad_bands"]), ("nodata", _fmt_nodata(d["nodata"])),
+            ("georeferenced", "yes" if d["crs"] or d["transform"] else "no"),
             ("tiles", d["tiles"]),
             ("file size", f"{d['file_bytes']:,} bytes"),
             ("rate", f"{d['bpppb']:.4f} bpppb"),
@@ -755,6 +791,10 @@ def _format_info(d: dict) -> str:
             ("model", _fmt_model(d, cfg)),
             ("resample", "yes: " + d["resample_note"] if d["resample"] else d["resample_note"]),
             ("PSNR at encode", psnr),
+            ("worst band", _fmt_worst(d["worst_band_psnr_db"], d["worst_band"],
+                                      d["worst_band_nm"])),
+            ("SAM at encode", _fmt_num(d["sam_deg"], ".2f", "°")),
+            ("max error", _fmt_num(d["max_abs_error"], ".6g")),
             ("encode", f"{d['encode_seconds']} s on {d['device']}, "
                        f"{str(d['epochs']) + ' epochs, ' if d['arch'] == 'hiner' else ''}"
                        f"seed {d['seed']}, hinerc {d['hinerc_version']}"),
@@ -878,10 +918,12 @@ class _ClassifyProgress(_ProgressBar):
 
 def _fmt_model(d: dict, cfg: dict) -> str:
     first = "first tile: " if d["tiles"] > 1 else ""
+    every = f" in {d['tiles']} tiles" if d["tiles"] > 1 else ""
     if d["arch"] == "lowrank":
         return (f"lowrank, {first}{cfg['rank']} feature maps (JPEG 2000, "
-                f"{d['sections'].get('MAPS', 0):,} bytes) mixed by per-band embeddings "
-                f"({d['model_values']:,} values, {d['sections'].get('SPEC', 0):,} bytes)")
+                f"{d['model_sections'].get('MAPS', 0):,} bytes{every}) mixed by per-band "
+                f"embeddings ({d['model_values']:,} values, "
+                f"{d['model_sections'].get('SPEC', 0):,} bytes{every})")
     return (f"{d['arch']}, {d['model_values']:,} stored values, {first}embedding "
             f"{cfg['embed_channels']}×{cfg['embed_h']}×{cfg['embed_w']}, channels "
             f"{'-'.join(map(str, cfg['channels']))}, strides "

@@ -38,7 +38,7 @@ def _check_warning_lines(lines, files):
     for f in files:
         mine = [ln for ln in lines if f in ln]
         assert len(mine) == 2, lines
-        assert any(ln == f"hinerc: warning: no wavelengths in {f}: the band index is used"
+        assert any(ln.startswith(f"hinerc: warning: no wavelengths in {f}: the band index is used")
                    for ln in mine), lines
         assert any(ln.startswith(f"hinerc: warning: {f}: the model is at its finest precision")
                    for ln in mine), lines

@@ -97,6 +97,8 @@ class HnrFile:
     section_sizes: dict[str, int] = field(default_factory=dict)
     tiles: list[tuple[TileRect, "HnrFile"]] = field(default_factory=list)
     lowrank: Optional[LowRankCode] = None
+    #: (major, minor) from the file's own preamble (a 1.2 reader also reads 1.0 and 1.1 files).
+    version: tuple[int, int] = VERSION
 
 
 # ------------------------------------------------------------------------------ writing
@@ -324,7 +326,9 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
     if header.flags & FLAG_TILED:
         if tile_of is not None:
             raise CorruptFileError("a tile is itself tiled")
-        return _from_bytes_tiled(sec, header)
+        f = _from_bytes_tiled(sec, header)
+        f.version = _version(buf)
+        return f
     _require(sec, ("META", "BAND", "MODL", "MASK", "RPRT"))
     if tile_of is not None and (header.bands, header.dtype) != (tile_of.bands, tile_of.dtype):
         raise CorruptFileError("a tile does not match the scene's bands or sample type")
@@ -342,7 +346,8 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
         check_maps(sec["MAPS"], model.rank, header.height, header.width)
         code = LowRankCode(model.rank, centres, steps, weights, sec["MAPS"])
         return HnrFile(header, meta, bands, model, None, None, None, sec["MASK"],
-                       _report(sec["RPRT"]), sizes, lowrank=code)
+                       _report(sec["RPRT"], header.bands), sizes, lowrank=code,
+                       version=_version(buf))
     _require(sec, SECTION_ORDER)
     specs = model.tensor_specs(header.n_coded)
     quant = _read_quant(sec["QPRM"], specs)
@@ -360,7 +365,7 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
     if any(q.stream >= len(streams) for q in quant):
         raise CorruptFileError("a tensor refers to a missing DATA stream")
     return HnrFile(header, meta, bands, model, quant, tables, streams, sec["MASK"],
-                   _report(sec["RPRT"]), sizes)
+                   _report(sec["RPRT"], header.bands), sizes, version=_version(buf))
 
 
 def _from_bytes_tiled(sec: dict[str, bytes], header: HnrHeader) -> HnrFile:
@@ -375,8 +380,8 @@ def _from_bytes_tiled(sec: dict[str, bytes], header: HnrHeader) -> HnrFile:
         if (sub.header.height, sub.header.width) != (rect.height, rect.width):
             raise CorruptFileError("a tile's header does not match its rectangle")
     sizes = {tag: len(sec[tag]) + 12 for tag in sec}
-    return HnrFile(header, meta, None, None, None, None, None, None, _report(sec["RPRT"]), sizes,
-                   parsed)
+    return HnrFile(header, meta, None, None, None, None, None, None,
+                   _report(sec["RPRT"], header.bands), sizes, parsed)
 
 
 def _read_meta(buf: bytes, bands: int) -> dict[str, Any]:
@@ -393,10 +398,21 @@ def _mapping(buf: bytes, what: str) -> dict[str, Any]:
     return d
 
 
-def _report(buf: bytes) -> Optional[EncodeReport]:
+def _report(buf: bytes, bands: int) -> Optional[EncodeReport]:
     """The encode report, or ``None`` for the empty report of a tile."""
     d = _mapping(buf, "RPRT")
-    return EncodeReport.from_dict(d) if d else None
+    if not d:
+        return None
+    report = EncodeReport.from_dict(d)
+    if report.worst_band is not None and report.worst_band > bands:
+        raise CorruptFileError("RPRT: invalid worst_band")
+    return report
+
+
+def _version(buf: bytes) -> tuple[int, int]:
+    """The (major, minor) version of a file whose preamble :func:`split_sections` checked."""
+    major, minor = struct.unpack_from("<BB", buf, len(SIGNATURE))
+    return major, minor
 
 
 def read_file(path: str | Path) -> HnrFile:

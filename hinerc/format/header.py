@@ -274,7 +274,11 @@ def model_from_dict(d: dict[str, Any], n_coded: int, height: int, width: int
 # --------------------------------------------------------------------------------- RPRT
 @dataclass
 class EncodeReport:
-    """Facts about the encode, shown by ``info`` (not needed to decode)."""
+    """Facts about the encode, shown by ``info`` (not needed to decode).
+
+    The quality fields after ``source_bits_per_sample`` came later: a file without them reads
+    with ``None`` there (``info`` shows ``-``). ``worst_band`` is 1-based.
+    """
 
     psnr_db: float | None = None
     encode_seconds: float | None = None
@@ -284,6 +288,10 @@ class EncodeReport:
     hinerc_version: str | None = None
     source_bits_per_sample: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    worst_band_psnr_db: float | None = None
+    worst_band: int | None = None
+    sam_deg: float | None = None
+    max_abs_error: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -121,7 +121,19 @@ _REPORT_TYPES = {
     "epochs": is_int, "seed": is_int, "hinerc_version": lambda v: isinstance(v, str),
     "source_bits_per_sample": lambda v: is_int(v) and 1 <= v <= 64,
     "extra": lambda v: isinstance(v, dict),
+    "worst_band_psnr_db": lambda v: _real(v),
+    "worst_band": lambda v: is_int(v) and v >= 1,
+    "sam_deg": lambda v: _real(v) and 0 <= v <= 180,
+    "max_abs_error": lambda v: _real(v) and v >= 0,
 }
+
+
+def _real(v: Any) -> bool:
+    """A finite JSON number that converts to a float (a 400-digit integer does not)."""
+    try:
+        return is_number(v) and math.isfinite(float(v))
+    except OverflowError:
+        return False
 
 
 def check_report(d: dict) -> None:
