@@ -333,7 +333,8 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
     if tile_of is not None and (header.bands, header.dtype) != (tile_of.bands, tile_of.dtype):
         raise CorruptFileError("a tile does not match the scene's bands or sample type")
     meta = _read_meta(sec["META"], header.bands)
-    bands = BandTable.from_bytes(sec["BAND"], header.bands, header.band_param_bytes)
+    bands = BandTable.from_bytes(sec["BAND"], header.bands, header.band_param_bytes,
+                                 plain_ok=_version(buf) == (1, 0))
     if int((bands.kinds == 0).sum()) != header.n_coded:
         raise CorruptFileError("BAND and HEAD disagree on the number of coded bands")
     model = model_from_dict(_mapping(sec["MODL"], "MODL"), header.n_coded, header.height,

@@ -109,14 +109,27 @@ class BandTable:
         return zlib.compress(self.kinds.astype(np.uint8).tobytes() + shuffled, 9)
 
     @classmethod
-    def from_bytes(cls, buf: bytes, bands: int, width: int) -> "BandTable":
+    def from_bytes(cls, buf: bytes, bands: int, width: int, plain_ok: bool = False
+                   ) -> "BandTable":
+        """Parse BAND. ``plain_ok`` (files of version 1.0) also accepts the first layout of
+        1.0, written before BAND was deflated: exactly C·(1 + 2w) bytes, kinds then the offsets
+        then the scales, not shuffled. It cannot be mistaken for a zlib stream, whose first
+        byte has 8 in its low four bits, where a band kind is 0, 1 or 2."""
         size = bands * (1 + 2 * width)
-        raw = inflate(buf, "BAND section", size=size)
         dt = "<f4" if width == 4 else "<f8"
+        if plain_ok and len(buf) == size and buf[0] <= BAND_NODATA:
+            kinds = np.frombuffer(buf[:bands], dtype=np.uint8).copy()
+            floats = np.frombuffer(buf[bands:], dtype=dt).astype(np.float64)
+            return cls._checked(kinds, floats[:bands], floats[bands:])
+        raw = inflate(buf, "BAND section", size=size)
         kinds = np.frombuffer(raw[:bands], dtype=np.uint8).copy()
         floats = (np.frombuffer(raw[bands:], dtype=np.uint8).reshape(width, 2 * bands).T
                   .copy().view(dt).reshape(-1).astype(np.float64))
-        offsets, scales = floats[:bands], floats[bands:]
+        return cls._checked(kinds, floats[:bands], floats[bands:])
+
+    @classmethod
+    def _checked(cls, kinds: np.ndarray, offsets: np.ndarray, scales: np.ndarray
+                 ) -> "BandTable":
         if kinds.max(initial=0) > BAND_NODATA:
             raise CorruptFileError("unknown band kind")
         if not (np.isfinite(offsets).all() and np.isfinite(scales).all()):
