@@ -88,18 +88,27 @@ def _resolutions(height: int, width: int) -> int:
     return max(1, min(6, int(math.log2(min(height, width))) - 2)) if min(height, width) > 1 else 1
 
 
-def encode_maps(q: np.ndarray, budget: int, iterations: int = 14) -> tuple[bytes, bool]:
+def encode_maps(q: np.ndarray, budget: int, iterations: int = 14,
+                cache: Optional[dict[float, bytes]] = None) -> tuple[bytes, bool]:
     """The best-quality JPEG 2000 codestream of ``q`` (H×W×k uint16) within ``budget`` bytes,
     by bisection on OpenJPEG's quality target; ``b""`` when even the coarsest does not fit.
-    The flag says the codestream is at the finest quality (more bytes would buy nothing)."""
+    The flag says the codestream is at the finest quality (more bytes would buy nothing).
+
+    ``cache`` (quality → codestream, for this ``q`` only) lets a second call with a slightly
+    different budget reuse the encodes the two bisections share: the same result, fewer
+    encodes."""
     import imagecodecs
 
     res = _resolutions(q.shape[0], q.shape[1])
     data = q[:, :, 0] if q.shape[2] == 1 else q
+    memo = {} if cache is None else cache
 
     def enc(level: float) -> bytes:
-        return imagecodecs.jpeg2k_encode(data, level=level, codecformat="J2K", reversible=False,
-                                         mct=False, planar=False, resolutions=res, numthreads=1)
+        if level not in memo:
+            memo[level] = imagecodecs.jpeg2k_encode(
+                data, level=level, codecformat="J2K", reversible=False, mct=False, planar=False,
+                resolutions=res, numthreads=1)
+        return memo[level]
 
     lo, hi = _Q_LO, _Q_HI
     best = enc(lo)
@@ -212,6 +221,19 @@ class _Fit:
     norms: np.ndarray
 
 
+def _least_squares(a: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """``argmin ‖a·x − t‖`` by the normal equations on unit-norm columns (the maps are nearly
+    uncorrelated, so they are well conditioned): 10–30× faster than ``np.linalg.lstsq``'s SVD
+    for the same result to rounding; the SVD still takes a degenerate or ill-conditioned case."""
+    norms = np.linalg.norm(a, axis=0)
+    if norms.min() > 0:
+        an = a / norms
+        g = an.T @ an
+        if np.linalg.cond(g) < 1e8:
+            return np.linalg.solve(g, an.T @ t) / norms[:, None]
+    return np.linalg.lstsq(a, t, rcond=None)[0]
+
+
 def _fit(p: _Problem, k: int, blob: bytes, finest: bool) -> _Fit:
     n, h, w = p.shape
     a = np.empty((h * w, k + 1))
@@ -219,7 +241,7 @@ def _fit(p: _Problem, k: int, blob: bytes, finest: bool) -> _Fit:
     centres = np.clip(np.rint(codes.mean(0)), 0, 65535).astype(np.uint16)
     a[:, :k] = (codes - centres) / _CODE_MID
     a[:, k] = 1.0
-    emb, *_ = np.linalg.lstsq(a, p.t, rcond=None)
+    emb = _least_squares(a, p.t)
     dist = float(((a @ emb - p.t) ** 2).sum())
     return _Fit(k, blob, finest, a, centres, emb, dist, np.linalg.norm(a, axis=0))
 
@@ -260,6 +282,7 @@ def _try_rank(p: _Problem, k: int, rels: Sequence[float], budget: int) -> Option
     """Code rank ``k`` into ``budget`` bytes (SPEC + MAPS payloads); the best step of ``rels``."""
     n, h, w = p.shape
     q = p.maps_for(k)
+    cache: dict[float, bytes] = {}  # the codestreams of q, shared by the rounds below
     best: Optional[Trial] = None
     for rel in rels:
         spec_len = int(0.7 * (k + 1) * n) + 1 + 4 * (k + 1) + 16  # a first guess
@@ -269,7 +292,7 @@ def _try_rank(p: _Problem, k: int, rels: Sequence[float], budget: int) -> Option
             room = budget - spec_len - margin
             if room < 64:
                 break
-            blob, finest = encode_maps(q, room)
+            blob, finest = encode_maps(q, room, cache=cache)
             if not blob:
                 break
             fit = _fit(p, k, blob, finest)

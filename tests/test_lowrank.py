@@ -214,3 +214,46 @@ def test_cli_arch_choice(tmp_path, runner):
         assert r.exit_code == 0, r.stderr
         r = runner.invoke(cli, ["info", str(out)])
         assert r.exit_code == 0 and f"model           {arch}" in r.stdout
+
+
+# ------------------------------------------------------------------------------ encoder speed
+def _count_j2k(monkeypatch):
+    """Count OpenJPEG encodes (the encoder's unit of work) through a hook, never by time."""
+    import imagecodecs
+
+    calls = {"n": 0}
+    real = imagecodecs.jpeg2k_encode
+
+    def counted(*args, **kwargs):
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(imagecodecs, "jpeg2k_encode", counted)
+    return calls
+
+
+def test_bisection_cache_gives_the_same_codestream_with_fewer_encodes(monkeypatch):
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:48, 0:40] / 48.0
+    q = np.stack([np.sin(5 * x + i) * np.cos(3 * y) for i in range(3)], -1)
+    q = np.clip(32768 + 20000 * q + rng.normal(0, 300, q.shape), 0, 65535).astype(np.uint16)
+    calls = _count_j2k(monkeypatch)
+    plain = [lowrank.encode_maps(q, b) for b in (3000, 3100)]
+    fresh = calls["n"] / 2  # encodes of one bisection
+    calls["n"] = 0
+    cache: dict = {}
+    cached = [lowrank.encode_maps(q, b, cache=cache) for b in (3000, 3100)]
+    assert cached == plain
+    assert calls["n"] - fresh <= fresh / 2  # the second bisection shares the first's start
+
+
+def test_least_squares_matches_lstsq_and_takes_degenerate_maps():
+    rng = np.random.default_rng(4)
+    a = np.c_[rng.uniform(-1, 1, (500, 6)), np.ones(500)]
+    t = rng.uniform(0, 1, (500, 9))
+    ref = np.linalg.lstsq(a, t, rcond=None)[0]
+    assert np.allclose(lowrank._least_squares(a, t), ref, rtol=1e-9, atol=1e-9)
+    a[:, 2] = 0.0  # a map coded flat: the SVD's minimum-norm answer
+    a[:, 4] = a[:, 3]  # two identical maps
+    ref = np.linalg.lstsq(a, t, rcond=None)[0]
+    assert np.allclose(lowrank._least_squares(a, t), ref, rtol=1e-9, atol=1e-9)
