@@ -257,3 +257,70 @@ def test_least_squares_matches_lstsq_and_takes_degenerate_maps():
     a[:, 4] = a[:, 3]  # two identical maps
     ref = np.linalg.lstsq(a, t, rcond=None)[0]
     assert np.allclose(lowrank._least_squares(a, t), ref, rtol=1e-9, atol=1e-9)
+
+
+# ------------------------------------------------------------------------------ progress
+def _search_events(events):
+    return [e for e in events if isinstance(e, lowrank.SearchProgress)]
+
+
+def test_progress_counts_planned_work_and_ends_full():
+    cube = make_cube(h=24, w=24, c=16)
+    events, stages = [], []
+    hinerc.compress(cube, None, bpppb=2.0, effort=5, progress=events.append,
+                    on_stage=stages.append)
+    ev = _search_events(events)
+    search = EFFORTS[5].search()
+    unit = search.steps_per_rank()
+    assert ev and len(ev) == len(events)
+    assert ev[0].total == min(search.planned_ranks(), 16) * unit  # ranks to try × steps
+    assert all(a.done <= b.done for a, b in zip(ev, ev[1:]))
+    assert all(e.done <= e.total for e in ev)
+    assert ev[-1].done == ev[-1].total == len(_ranks_tried(stages)) * unit
+    assert {e.rank for e in ev} == set(_ranks_tried(stages))
+
+
+def test_progress_of_a_tiled_scene_is_tiles_times_ranks():
+    cube = make_cube(h=24, w=24, c=16)
+    events = []
+    hinerc.compress(cube, None, bpppb=4.0, effort=2, tile=12, progress=events.append)
+    ev = _search_events(events)
+    search = EFFORTS[2].search()
+    unit = search.planned_ranks() * search.steps_per_rank()
+    assert {e.total for e in ev} == {4 * unit} and {e.tiles for e in ev} == {4}
+    assert [e.tile for e in ev] == sorted(e.tile for e in ev)
+    assert all(a.done <= b.done for a, b in zip(ev, ev[1:]))
+    assert ev[-1].done == 4 * unit
+
+
+def test_cli_rank_lines_only_with_verbose(runner, tmp_path):
+    np.save(tmp_path / "c.npy", make_cube(h=16, w=16, c=8).data)
+    args = ["compress", str(tmp_path / "c.npy"), "-o", str(tmp_path / "c.hnr"), "--bpppb", "3",
+            "--force"]
+    plain = runner.invoke(cli, args)
+    assert plain.exit_code == 0, plain.stderr
+    assert "rank " not in plain.stderr  # the progress bar shows the search (on a terminal)
+    loud = runner.invoke(cli, [*args, "--verbose"])
+    assert loud.exit_code == 0, loud.stderr
+    lines = [s for s in loud.stderr.splitlines() if s.startswith("rank ")]
+    assert lines and all(" dB (" in s and "bytes" in s for s in lines)
+    quiet = runner.invoke(cli, [*args, "--verbose", "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == ""
+
+
+def test_progress_bar_follows_the_search(capsys):
+    from hinerc.cli import _TrainingProgress
+
+    with _TrainingProgress(enabled=True) as prog:
+        prog.update(lowrank.SearchProgress(3, 100, 16, 0))
+        task = prog.progress.tasks[0]
+        assert (task.completed, task.total, task.description) == (3, 100, "rank 16")
+        prog.update(lowrank.SearchProgress(40, 100, 24, 2, 46.5).in_tile(1, 4, 100))
+        task = prog.progress.tasks[0]
+        assert (task.completed, task.total) == (140, 400) and len(prog.progress.tasks) == 1
+        assert task.description == "tile 2/4, rank 24" and task.fields["info"] == "best 46.50 dB"
+        prog.stage("rank 24: 46.50 dB (47,000 bytes of maps and embeddings)")
+    assert capsys.readouterr().err == ""  # not a terminal: no bar, and no rank line
+    with _TrainingProgress(enabled=False) as prog:
+        prog.update(lowrank.SearchProgress(3, 100, 16, 0))
+        assert prog.progress is None
