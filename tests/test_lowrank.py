@@ -143,8 +143,13 @@ def test_effort_levels_search_more():
     searches = [EFFORTS[k].search() for k in sorted(EFFORTS)]
     for a, b in zip(searches, searches[1:]):
         assert set(a.ranks) <= set(b.ranks)
-        assert a.patience <= b.patience or len(a.ranks) < len(b.ranks)
+        assert a.patience <= b.patience
+        assert (a.max_ranks or 256) <= (b.max_ranks or 256)
         assert set(a.rels) <= set(b.rels)
+        assert a.window <= b.window
+        assert a.aim >= b.aim  # aiming into the window takes fewer encodes than bisecting
+    assert searches[0].max_ranks == 2 and searches[0].predict and searches[0].aim
+    assert not searches[4].predict and not searches[4].aim  # the default keeps its search
 
 
 @pytest.mark.parametrize("level", [1, 5, 9])
