@@ -23,7 +23,9 @@ Encoding, for each candidate rank k:
    32 of a float basis.
 
 The rank with the best mean per-band PSNR at the rate wins; ``--effort`` sets how many ranks
-and quantization steps are tried (:mod:`hinerc.nn.presets`). Numpy and imagecodecs only.
+and quantization steps are tried (:mod:`hinerc.nn.presets`): the quick levels start from the
+rank the KLT spectrum predicts (:func:`predict_rank`) and aim each rank's maps into a byte
+window in a few encodes instead of bisecting to the last byte. Numpy and imagecodecs only.
 """
 
 from __future__ import annotations

@@ -329,3 +329,37 @@ def test_progress_bar_follows_the_search(capsys):
     with _TrainingProgress(enabled=False) as prog:
         prog.update(lowrank.SearchProgress(3, 100, 16, 0))
         assert prog.progress is None
+
+
+# ------------------------------------------------------------------------------ quick levels
+def test_aimed_maps_land_in_the_window_in_few_encodes(monkeypatch):
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:64, 0:48] / 64.0
+    q = np.stack([np.sin(7 * x + i) * np.cos(5 * y - i) for i in range(4)], -1)
+    q = np.clip(32768 + 20000 * q + rng.normal(0, 400, q.shape), 0, 65535).astype(np.uint16)
+    calls = _count_j2k(monkeypatch)
+    for budget in (2000, 6000, 15000):
+        calls["n"] = 0
+        bisected, _ = lowrank.encode_maps(q, budget)
+        bisections = calls["n"]
+        calls["n"] = 0
+        aimed, finest = lowrank.encode_maps(q, budget, window=0.98)
+        assert 0.98 * budget <= len(aimed) <= budget and not finest
+        assert calls["n"] <= 7 < bisections
+        assert len(aimed) <= len(bisected)
+    calls["n"] = 0
+    top, finest = lowrank.encode_maps(q, 10 ** 7, window=0.98)  # more bytes than it can use
+    assert finest and top == lowrank.encode_maps(q, 10 ** 7)[0]
+    assert lowrank.encode_maps(q, 50, window=0.98) == (b"", False)  # not even the coarsest
+
+
+def test_predicted_rank_follows_the_spectrum():
+    cube = make_cube(h=24, w=24, c=16)  # three components and a little noise
+    from hinerc.bands import prepare
+
+    prep = prepare(cube)
+    p = lowrank._Problem(prep.target, prep.valid, prep.table.scales[prep.table.coded])
+    assert p.left[0] > p.left[1] > p.left[3] and p.left[-1] == 0
+    ranks = [lowrank.predict_rank(p, psnr) for psnr in (10.0, 30.0, 50.0, 80.0, 200.0)]
+    assert ranks == sorted(ranks) and ranks[0] == 1 and ranks[-1] == 16
+    assert lowrank.predict_rank(p, -10 * np.log10(p.left[3] / 0.6)) == 3
