@@ -246,8 +246,9 @@ class Search:
 
     def planned_ranks(self) -> int:
         """About the ranks the search codes (the best is usually one or two past the start,
-        then ``patience`` more): the planned work is this × :meth:`steps_per_rank`."""
-        plan = 3 + self.patience
+        then ``patience`` more; a predicted start costs one more code): the planned work is
+        this × :meth:`steps_per_rank`."""
+        plan = (4 if self.predict else 3) + self.patience
         return min(plan, self.max_ranks) if self.max_ranks else plan
 
 
