@@ -483,10 +483,10 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
     the best, descends the same way. With ``search.predict`` it first codes :func:`guess_rank`
     (halved until it fits), then the rank :func:`predict_rank` finds from that code's quality,
     then climbs from the better of the two and descends from the best found (each walk with
-    the same patience). It codes at most ``search.max_ranks`` ranks. ``time_limit`` seconds stop it between two ranks; the best
-    code so far is kept (at least one rank is always coded).
-    ``on_trial`` gets every rank coded, ``on_progress`` a :class:`SearchProgress` after every
-    JPEG 2000 encode and every rank.
+    the same patience). It codes at most ``search.max_ranks`` ranks. ``time_limit`` seconds
+    stop it between two ranks; the best code so far is kept (at least one rank is always
+    coded). ``on_trial`` gets every rank coded, ``on_progress`` a :class:`SearchProgress`
+    after every JPEG 2000 encode and every rank.
 
     Raises:
         RateError: no rank fits the budget.
