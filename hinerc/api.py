@@ -235,7 +235,9 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         resample: ``False`` marks the file as not to be resampled (:func:`resample` refuses it).
             The spectral model costs no byte, so this changes nothing else.
         force: overwrite an existing output.
-        progress: called with :class:`hinerc.nn.train.EpochStats` after every epoch.
+        progress: called with :class:`hinerc.nn.train.EpochStats` after every epoch, or for
+            ``lowrank`` with :class:`hinerc.lowrank.SearchProgress` after every JPEG 2000
+            encode of the rank search (work done and planned, for the whole scene).
         on_stage: called with a short description when a stage starts.
         nodata, wavelengths, fwhm: declare what the input lacks, replacing what it says: the
             no-data value (``float("nan")`` for NaN holes), band centres and widths in nm
@@ -423,7 +425,9 @@ def _map_tiles(job: Callable[[tiles.TileRect], tuple], rects: list, jobs: int, p
     if jobs <= 1 or len(rects) == 1:
         for i, rect in enumerate(rects):
             stage(where(i, rect))
-            yield rect, _encode_tile(*job(rect), progress=progress, stage=stage)
+            args = job(rect)
+            yield rect, _encode_tile(*args, progress=_in_tile(progress, args[2], i, len(rects)),
+                                     stage=stage)
         return
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing import get_context
@@ -432,13 +436,55 @@ def _map_tiles(job: Callable[[tiles.TileRect], tuple], rects: list, jobs: int, p
     stage(f"fitting {len(rects)} tiles, {jobs} at a time")
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
         pending: list = []
+        done = 0
         for i, rect in enumerate(rects):
-            pending.append((rect, pool.submit(_encode_tile, *job(rect), threads=threads)))
+            args = job(rect)
+            pending.append((rect, pool.submit(_encode_tile, *args, threads=threads)))
             if len(pending) >= jobs:
                 r, fut = pending.pop(0)
                 yield r, fut.result()
+                _tile_done(progress, args[2], done, len(rects))
+                done += 1
         for r, fut in pending:
             yield r, fut.result()
+            _tile_done(progress, args[2], done, len(rects))
+            done += 1
+
+
+def _search_unit(progress: Any, tc_args: dict) -> Optional[int]:
+    """A tile's planned lowrank work (ranks × encodes per rank), or ``None`` when there is no
+    lowrank progress to scale to the scene."""
+    search = tc_args.get("search")
+    if progress is None or tc_args.get("arch") != "lowrank" or search is None:
+        return None
+    return search.planned_ranks() * search.steps_per_rank()
+
+
+def _in_tile(progress: Any, tc_args: dict, index: int, tiles: int) -> Any:
+    """``progress`` for tile ``index`` of ``tiles``: a lowrank search's progress scaled to the
+    scene (tiles × planned ranks × encodes per rank)."""
+    unit = _search_unit(progress, tc_args)
+    if unit is None:
+        return progress
+    from hinerc.lowrank import SearchProgress
+
+    last = [0.0]  # a search that outgrows its plan must not move the scene's bar back
+
+    def report(event: Any) -> None:
+        if isinstance(event, SearchProgress):
+            event = event.in_tile(index, tiles, unit)
+            event.done = last[0] = max(event.done, last[0])
+        progress(event)
+    return report
+
+
+def _tile_done(progress: Any, tc_args: dict, index: int, tiles: int) -> None:
+    """A tile fitted in another process: its whole share of the scene's lowrank progress."""
+    unit = _search_unit(progress, tc_args)
+    if unit is not None:
+        from hinerc.lowrank import SearchProgress
+
+        progress(SearchProgress(unit, unit, 0, 0).in_tile(index, tiles, unit))
 
 
 @dataclass
@@ -475,7 +521,8 @@ def _encode_plain(cube: Cube, budget_bytes: float, meta: dict, report: Optional[
     tc_args = dict(tc_args)
     arch, search = tc_args.pop("arch", "hiner"), tc_args.pop("search", None)
     if arch == "lowrank":
-        return _encode_lowrank(cube, budget_bytes, meta, report, search, time_limit, stage)
+        return _encode_lowrank(cube, budget_bytes, meta, report, search, time_limit, stage,
+                               progress)
     from hinerc.nn.geometry import choose_geometry
     from hinerc.nn.model import decode_bands
     from hinerc.nn.sizing import config_for_budget, smallest_config
@@ -551,7 +598,7 @@ def _encode_plain(cube: Cube, budget_bytes: float, meta: dict, report: Optional[
 
 def _encode_lowrank(cube: Cube, budget_bytes: float, meta: dict, report: Optional[EncodeReport],
                     search: Any, time_limit: Optional[float],
-                    stage: Callable[[str], None]) -> _Encoded:
+                    stage: Callable[[str], None], progress: Any = None) -> _Encoded:
     """The low-rank model of one (untiled) cube into ``budget_bytes`` (±3%)."""
     from hinerc import lowrank
 
@@ -572,7 +619,7 @@ def _encode_lowrank(cube: Cube, budget_bytes: float, meta: dict, report: Optiona
 
         try:
             best = lowrank.encode(prep.target, prep.valid, prep.table.scales[prep.table.coded],
-                                  int(room), search, time_limit, on_trial)
+                                  int(room), search, time_limit, on_trial, progress)
         except RateError:
             need = fixed + lowrank.min_bytes(n_coded)
             raise RateError(f"{budget_bytes * 8 / (h * w * c):.4g} bpppb is below what this "

@@ -233,6 +233,9 @@ def cli() -> None:
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed; the same input and seed give the same bytes on one machine.")
 @declare_options
+@click.option("--verbose", is_flag=True,
+              help="lowrank: print a line per rank tried (rank, PSNR, bytes) above the progress "
+                   "bar (--quiet wins).")
 @device_option
 @format_option
 @var_option
@@ -247,7 +250,8 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
              nodata: Optional[float], wavelengths: Optional[tuple], fwhm: Optional[tuple],
              shape: Optional[tuple], device: str,
              fmt: Optional[str], var: Optional[str], force: bool, out_dir: Optional[Path],
-             jobs: int, scheduler: Optional[str], as_json: bool, quiet: bool) -> None:
+             jobs: int, scheduler: Optional[str], as_json: bool, quiet: bool,
+             verbose: bool) -> None:
     """Compress cubes into .hnr files of a given size.
 
     Fits a model to each INPUT and writes one self-contained .hnr whose size is --bpppb bits
@@ -303,7 +307,7 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     input = inputs[0]
     device = devices[0]
     output = output or output_stem(input).with_suffix(".hnr")
-    with _TrainingProgress(enabled=not quiet) as prog:
+    with _TrainingProgress(enabled=not quiet, verbose=verbose) as prog:
         result = api.compress(input, output, device=device, force=force, progress=prog.update,
                               on_stage=prog.stage, jobs=jobs, **options)
     if as_json:
@@ -349,33 +353,55 @@ class _ProgressBar:
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                 TextColumn(self.fields), TimeElapsedColumn(), TextColumn("ETA"),
                 TimeRemainingColumn(), console=Console(stderr=True), transient=True)
-            self.progress.start()
+            if self.progress.console.is_terminal:  # else not even the blank line of its end
+                self.progress.start()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
+        if self.progress is not None and self.progress.live.is_started:
             self.progress.stop()
 
 
 class _TrainingProgress(_ProgressBar):
-    """compress: stage lines, and for --arch hiner epoch, loss, PSNR, ETA."""
+    """compress: stage lines; for --arch hiner epoch, loss, PSNR, ETA; for lowrank one bar over
+    the rank search's planned work (ranks × JPEG 2000 encodes, times the tiles of a tiled
+    scene) with its ETA, and with --verbose a line per rank tried."""
 
-    fields = "loss {task.fields[loss]}  PSNR {task.fields[psnr]}"
+    fields = "{task.fields[info]}"
+
+    def __init__(self, enabled: bool, verbose: bool = False):
+        super().__init__(enabled)
+        self.verbose = verbose
 
     def stage(self, text: str) -> None:
         if not self.enabled or self.progress is None:
             return
+        if text.startswith("rank ") and not self.verbose:
+            return  # the bar shows the search; --verbose lists every rank tried
         self.progress.console.print(f"[dim]{text}[/dim]")
         if text.startswith("training"):
             if self.task is not None:
                 self.progress.remove_task(self.task)
-            self.task = self.progress.add_task("epoch", total=None, loss="-", psnr="-")
+            self.task = self.progress.add_task("epoch", total=None, info="loss -  PSNR -")
 
     def update(self, stats: Any) -> None:
-        if self.progress is None or self.task is None:
+        if self.progress is None:
+            return
+        from hinerc.lowrank import SearchProgress
+
+        if isinstance(stats, SearchProgress):
+            where = f"tile {stats.tile}/{stats.tiles}, " if stats.tiles > 1 else ""
+            desc = f"{where}rank {stats.rank}" if stats.rank else f"{where}rank search"
+            info = f"best {stats.best_psnr_db:.2f} dB" if stats.best_psnr_db is not None else ""
+            if self.task is None:
+                self.task = self.progress.add_task(desc, total=stats.total, info=info)
+            self.progress.update(self.task, description=desc, completed=stats.done,
+                                 total=stats.total, info=info)
+            return
+        if self.task is None:
             return
         self.progress.update(self.task, completed=stats.epoch, total=stats.epochs,
-                             loss=f"{stats.loss:.4f}", psnr=f"{stats.psnr_db:.2f} dB")
+                             info=f"loss {stats.loss:.4f}  PSNR {stats.psnr_db:.2f} dB")
 
 
 def cube_output_options(f):  # noqa: ANN001

@@ -102,7 +102,7 @@ def _one_error_line(result) -> str:
 
 @pytest.fixture
 def holes(tmp_path):
-    data = make_cube(h=12, w=10, c=6, dtype=np.float32).data
+    data = make_cube(h=20, w=24, c=12, dtype=np.float32).data  # big enough for 8 bpppb
     data[2:5, 3:6, :] = np.nan
     np.save(tmp_path / "holes.npy", data)
     return tmp_path / "holes.npy", data
@@ -115,7 +115,7 @@ def test_compress_nan_cube_with_nodata_nan(runner, tmp_path, holes):
                             "--quiet"])
     assert r.exit_code == 1 and "--nodata nan" in _one_error_line(r)
     wl = tmp_path / "wl.txt"
-    wl.write_text("\n".join(str(400 + 10 * i) for i in range(6)) + "\n")
+    wl.write_text("\n".join(str(400 + 10 * i) for i in range(12)) + "\n")
     r = runner.invoke(cli, ["compress", str(src), "-o", str(hnr), "--bpppb", "8", "-e", "1",
                             "--nodata", "nan", "--wavelengths", str(wl), "--fwhm", "10"])
     assert r.exit_code == 0, r.output
@@ -140,8 +140,8 @@ def test_malformed_declarations_are_usage_errors(runner, tmp_path, holes, option
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--wavelengths", "400,500"], "--wavelengths gives 2 values for 6 bands"),
-    (["--fwhm", "1,2,3"], "--fwhm gives 3 values for 6 bands"),
+    (["--wavelengths", "400,500"], "--wavelengths gives 2 values for 12 bands"),
+    (["--fwhm", "1,2,3"], "--fwhm gives 3 values for 12 bands"),
     (["--shape", "12,10"], "--shape only applies to a 2-D matrix in a .mat file")])
 def test_declarations_that_do_not_fit_are_exit_1(runner, tmp_path, holes, args, needle):
     r = runner.invoke(cli, ["compress", str(holes[0]), "-o", str(tmp_path / "x.hnr"),

@@ -52,3 +52,57 @@ def test_cli_effort(runner, tmp_path):
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["epochs"] == EFFORTS[1].epochs
     assert runner.invoke(cli, ["compress", str(tmp_path / "c.npy"), "-e", "10"]).exit_code == 2
+
+
+# ------------------------------------------------------------------------------ lowrank levels
+def _work(monkeypatch, cube, rate, level):
+    """Ranks coded and JPEG 2000 component-encodes (an encode of k maps counts k: its cost)
+    of one lowrank compress, counted through hooks, never timed."""
+    import imagecodecs
+
+    count = {"maps": 0}
+    real = imagecodecs.jpeg2k_encode
+
+    def counted(data, *args, **kwargs):
+        count["maps"] += data.shape[2] if data.ndim == 3 else 1
+        return real(data, *args, **kwargs)
+
+    monkeypatch.setattr(imagecodecs, "jpeg2k_encode", counted)
+    stages = []
+    res = hinerc.compress(cube, None, bpppb=rate, effort=level, on_stage=stages.append)
+    monkeypatch.setattr(imagecodecs, "jpeg2k_encode", real)
+    return sum(s.startswith("rank ") for s in stages), count["maps"], res
+
+
+@pytest.fixture(scope="module")
+def crop():
+    import warnings
+
+    from conftest import SAMPLE_HDR
+    from hinerc.io import read_cube
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return read_cube(SAMPLE_HDR)
+
+
+@pytest.mark.parametrize("rate", [0.25, 1.0])
+def test_quick_levels_do_less_work(monkeypatch, crop, rate):
+    work = {e: _work(monkeypatch, crop, rate, e) for e in (1, 3, 5)}
+    ranks = {e: w[0] for e, w in work.items()}
+    maps = {e: w[1] for e, w in work.items()}
+    assert maps[1] <= maps[3] <= maps[5] / 2
+    assert ranks[1] <= 2 and ranks[1] <= ranks[3] <= ranks[5]
+    for e, (_, _, res) in work.items():
+        assert _rate_ok(res, rate)
+    # and the quick levels stay close to the default
+    assert work[1][2].psnr_db > work[5][2].psnr_db - 0.5
+    assert work[3][2].psnr_db > work[5][2].psnr_db - 0.2
+
+
+def test_level_one_codes_at_most_two_ranks_on_a_synthetic_cube(monkeypatch):
+    cube = make_cube(h=32, w=32, c=24)
+    ranks1, maps1, res1 = _work(monkeypatch, cube, 2.0, 1)
+    ranks5, maps5, res5 = _work(monkeypatch, cube, 2.0, 5)
+    assert maps1 < maps5 / 2 and 1 <= ranks1 <= 2 and ranks1 <= ranks5
+    assert _rate_ok(res1, 2.0) and res1.psnr_db > res5.psnr_db - 0.5

@@ -143,8 +143,13 @@ def test_effort_levels_search_more():
     searches = [EFFORTS[k].search() for k in sorted(EFFORTS)]
     for a, b in zip(searches, searches[1:]):
         assert set(a.ranks) <= set(b.ranks)
-        assert a.patience <= b.patience or len(a.ranks) < len(b.ranks)
+        assert a.patience <= b.patience
+        assert (a.max_ranks or 256) <= (b.max_ranks or 256)
         assert set(a.rels) <= set(b.rels)
+        assert a.window <= b.window
+        assert a.aim >= b.aim  # aiming into the window takes fewer encodes than bisecting
+    assert searches[0].max_ranks == 2 and searches[0].predict and searches[0].aim
+    assert not searches[4].predict and not searches[4].aim  # the default keeps its search
 
 
 @pytest.mark.parametrize("level", [1, 5, 9])
@@ -214,3 +219,147 @@ def test_cli_arch_choice(tmp_path, runner):
         assert r.exit_code == 0, r.stderr
         r = runner.invoke(cli, ["info", str(out)])
         assert r.exit_code == 0 and f"model           {arch}" in r.stdout
+
+
+# ------------------------------------------------------------------------------ encoder speed
+def _count_j2k(monkeypatch):
+    """Count OpenJPEG encodes (the encoder's unit of work) through a hook, never by time."""
+    import imagecodecs
+
+    calls = {"n": 0}
+    real = imagecodecs.jpeg2k_encode
+
+    def counted(*args, **kwargs):
+        calls["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(imagecodecs, "jpeg2k_encode", counted)
+    return calls
+
+
+def test_bisection_cache_gives_the_same_codestream_with_fewer_encodes(monkeypatch):
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:48, 0:40] / 48.0
+    q = np.stack([np.sin(5 * x + i) * np.cos(3 * y) for i in range(3)], -1)
+    q = np.clip(32768 + 20000 * q + rng.normal(0, 300, q.shape), 0, 65535).astype(np.uint16)
+    calls = _count_j2k(monkeypatch)
+    plain = [lowrank.encode_maps(q, b) for b in (3000, 3100)]
+    fresh = calls["n"] / 2  # encodes of one bisection
+    calls["n"] = 0
+    cache: dict = {}
+    cached = [lowrank.encode_maps(q, b, cache=cache) for b in (3000, 3100)]
+    assert cached == plain
+    assert calls["n"] - fresh <= fresh / 2  # the second bisection shares the first's start
+
+
+def test_least_squares_matches_lstsq_and_takes_degenerate_maps():
+    rng = np.random.default_rng(4)
+    a = np.c_[rng.uniform(-1, 1, (500, 6)), np.ones(500)]
+    t = rng.uniform(0, 1, (500, 9))
+    ref = np.linalg.lstsq(a, t, rcond=None)[0]
+    assert np.allclose(lowrank._least_squares(a, t), ref, rtol=1e-9, atol=1e-9)
+    a[:, 2] = 0.0  # a map coded flat: the SVD's minimum-norm answer
+    a[:, 4] = a[:, 3]  # two identical maps
+    ref = np.linalg.lstsq(a, t, rcond=None)[0]
+    assert np.allclose(lowrank._least_squares(a, t), ref, rtol=1e-9, atol=1e-9)
+
+
+# ------------------------------------------------------------------------------ progress
+def _search_events(events):
+    return [e for e in events if isinstance(e, lowrank.SearchProgress)]
+
+
+def test_progress_counts_planned_work_and_ends_full():
+    cube = make_cube(h=24, w=24, c=16)
+    events, stages = [], []
+    hinerc.compress(cube, None, bpppb=2.0, effort=5, progress=events.append,
+                    on_stage=stages.append)
+    ev = _search_events(events)
+    search = EFFORTS[5].search()
+    unit = search.steps_per_rank()
+    assert ev and len(ev) == len(events)
+    assert ev[0].total == min(search.planned_ranks(), 16) * unit  # ranks to try × steps
+    assert all(a.done <= b.done for a, b in zip(ev, ev[1:]))
+    assert all(e.done <= e.total for e in ev)
+    assert ev[-1].done == ev[-1].total == len(_ranks_tried(stages)) * unit
+    assert {e.rank for e in ev} == set(_ranks_tried(stages))
+
+
+def test_progress_of_a_tiled_scene_is_tiles_times_ranks():
+    cube = make_cube(h=24, w=24, c=16)
+    events = []
+    hinerc.compress(cube, None, bpppb=4.0, effort=2, tile=12, progress=events.append)
+    ev = _search_events(events)
+    search = EFFORTS[2].search()
+    unit = search.planned_ranks() * search.steps_per_rank()
+    assert {e.total for e in ev} == {4 * unit} and {e.tiles for e in ev} == {4}
+    assert [e.tile for e in ev] == sorted(e.tile for e in ev)
+    assert all(a.done <= b.done for a, b in zip(ev, ev[1:]))
+    assert ev[-1].done == 4 * unit
+
+
+def test_cli_rank_lines_only_with_verbose(runner, tmp_path):
+    np.save(tmp_path / "c.npy", make_cube(h=16, w=16, c=8).data)
+    args = ["compress", str(tmp_path / "c.npy"), "-o", str(tmp_path / "c.hnr"), "--bpppb", "3",
+            "--force"]
+    plain = runner.invoke(cli, args)
+    assert plain.exit_code == 0, plain.stderr
+    assert "rank " not in plain.stderr  # the progress bar shows the search (on a terminal)
+    loud = runner.invoke(cli, [*args, "--verbose"])
+    assert loud.exit_code == 0, loud.stderr
+    lines = [s for s in loud.stderr.splitlines() if s.startswith("rank ")]
+    assert lines and all(" dB (" in s and "bytes" in s for s in lines)
+    quiet = runner.invoke(cli, [*args, "--verbose", "--quiet"])
+    assert quiet.exit_code == 0 and quiet.stderr == "" and quiet.stdout == ""
+
+
+def test_progress_bar_follows_the_search(capsys):
+    from hinerc.cli import _TrainingProgress
+
+    with _TrainingProgress(enabled=True) as prog:
+        prog.update(lowrank.SearchProgress(3, 100, 16, 0))
+        task = prog.progress.tasks[0]
+        assert (task.completed, task.total, task.description) == (3, 100, "rank 16")
+        prog.update(lowrank.SearchProgress(40, 100, 24, 2, 46.5).in_tile(1, 4, 100))
+        task = prog.progress.tasks[0]
+        assert (task.completed, task.total) == (140, 400) and len(prog.progress.tasks) == 1
+        assert task.description == "tile 2/4, rank 24" and task.fields["info"] == "best 46.50 dB"
+        prog.stage("rank 24: 46.50 dB (47,000 bytes of maps and embeddings)")
+    assert capsys.readouterr().err == ""  # not a terminal: no bar, and no rank line
+    with _TrainingProgress(enabled=False) as prog:
+        prog.update(lowrank.SearchProgress(3, 100, 16, 0))
+        assert prog.progress is None
+
+
+# ------------------------------------------------------------------------------ quick levels
+def test_aimed_maps_land_in_the_window_in_few_encodes(monkeypatch):
+    rng = np.random.default_rng(5)
+    y, x = np.mgrid[0:64, 0:48] / 64.0
+    q = np.stack([np.sin(7 * x + i) * np.cos(5 * y - i) for i in range(4)], -1)
+    q = np.clip(32768 + 20000 * q + rng.normal(0, 400, q.shape), 0, 65535).astype(np.uint16)
+    calls = _count_j2k(monkeypatch)
+    for budget in (2000, 6000, 15000):
+        calls["n"] = 0
+        bisected, _ = lowrank.encode_maps(q, budget)
+        bisections = calls["n"]
+        calls["n"] = 0
+        aimed, finest = lowrank.encode_maps(q, budget, window=0.98)
+        assert 0.98 * budget <= len(aimed) <= budget and not finest
+        assert calls["n"] <= 7 < bisections
+        assert len(aimed) <= len(bisected)
+    calls["n"] = 0
+    top, finest = lowrank.encode_maps(q, 10 ** 7, window=0.98)  # more bytes than it can use
+    assert finest and top == lowrank.encode_maps(q, 10 ** 7)[0]
+    assert lowrank.encode_maps(q, 50, window=0.98) == (b"", False)  # not even the coarsest
+
+
+def test_predicted_rank_follows_the_spectrum():
+    cube = make_cube(h=24, w=24, c=16)  # three components and a little noise
+    from hinerc.bands import prepare
+
+    prep = prepare(cube)
+    p = lowrank._Problem(prep.target, prep.valid, prep.table.scales[prep.table.coded])
+    assert p.left[0] > p.left[1] > p.left[3] and p.left[-1] == 0
+    ranks = [lowrank.predict_rank(p, psnr) for psnr in (10.0, 30.0, 50.0, 80.0, 200.0)]
+    assert ranks == sorted(ranks) and ranks[0] == 1 and ranks[-1] == 16
+    assert lowrank.predict_rank(p, -10 * np.log10(p.left[3] / 0.6)) == 3
