@@ -256,7 +256,7 @@ def _run_task(task: Task, threads: Optional[int] = None) -> TaskResult:
 
 def parse_devices(device: str) -> list[str]:
     """``"cuda:0,cuda:1"`` → ``["cuda:0", "cuda:1"]``; a single device stays a one-item list."""
-    from hinerc.api import check_device_name
+    from hinerc.devices import check_device_name
     from hinerc.errors import UsageError
 
     devices = [d.strip() for d in device.split(",") if d.strip()]

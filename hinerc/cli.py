@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 import click
 
-from hinerc import __version__
+from hinerc import __version__, codecs
 from hinerc.errors import HinercError, HinercWarning
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -84,6 +84,43 @@ def common_options(f):  # noqa: ANN001
     f = click.option("--debug", is_flag=True, callback=_set_debug, expose_value=False,
                      help="Show the traceback of errors.")(f)
     f = click.option("--quiet", is_flag=True, help="Print nothing but errors (and --json).")(f)
+    return f
+
+
+class CodecName(click.ParamType):
+    """``--arch``: a codec of the registry (:mod:`hinerc.codecs`), looked up when parsed."""
+
+    name = "codec"
+
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return "[" + "|".join(_codec_names()) + "]"
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]
+                ) -> str:
+        if value in _codec_names():
+            return value
+        self.fail(f"{value!r} is not one of {', '.join(_codec_names())}", param, ctx)
+
+
+def _codec_names() -> tuple[str, ...]:
+    return codecs.names()
+
+
+def _codec_tile(name: str) -> int:
+    return codecs.get(name).default_tile
+
+
+def _codec_summary(name: str) -> str:
+    return codecs.get(name).summary
+
+
+def codec_options(f):  # noqa: ANN001
+    """An option for each option a codec of the registry declares (``--epochs`` of hiner)."""
+    for name, (opt, owners) in reversed(list(codecs.options().items())):
+        kind = (click.IntRange(min=int(opt.minimum)) if opt.type is int
+                else click.FloatRange(min=opt.minimum, min_open=True))
+        f = click.option(opt.flag, name, type=kind, default=None,
+                         help=f"--arch {'/'.join(owners)}: {opt.help}.")(f)
     return f
 
 
@@ -208,25 +245,18 @@ def cli() -> None:
 @click.option("-e", "--effort", type=click.IntRange(1, 9), default=5, show_default=True,
               help="Effort preset: 1 fastest … 9 best (lowrank: ranks and steps searched; "
                    "hiner: epochs, bands per step, learning rate).")
-@click.option("--arch", type=click.Choice(["lowrank", "hiner"]), default="lowrank",
-              show_default=True,
-              help="Model: lowrank (band embeddings mixing JPEG 2000-coded feature maps) or "
-                   "hiner (the published network, for reproduction).")
-@click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="--arch hiner: training epochs (passes over all bands) "
-                   "[default: from --effort].")
-@click.option("--bands-per-step", type=click.IntRange(min=1), default=None,
-              help="--arch hiner: bands per optimizer step [default: from --effort].")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="--arch hiner: peak learning rate, warm-up then cosine decay "
-                   "[default: from --effort].")
+@click.option("--arch", type=CodecName(), default=codecs.DEFAULT, show_default=True,
+              help="Model: " + "; ".join(f"{n} ({_codec_summary(n)})" for n in _codec_names())
+                   + ".")
+@codec_options
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="SECONDS", help="Encode time budget: lowrank stops its rank search, hiner "
                                       "its training (the schedule decays by then); the best "
                                       "model so far is written.")
 @click.option("--tile", type=click.IntRange(min=8), default=None, metavar="PIXELS",
               help="Cut larger scenes into tiles of at most PIXELS × PIXELS, fitted separately "
-                   "(memory is bounded by the tile) [default: 512 for lowrank, 256 for hiner].")
+                   "(memory is bounded by the tile) [default: " + ", ".join(
+                       f"{_codec_tile(n)} for {n}" for n in _codec_names()) + "].")
 @click.option("--no-resample", is_flag=True,
               help="Mark the file as not to be resampled (`hinerc resample` refuses it). The "
                    "spectral model costs no byte, so the file is no smaller.")
@@ -234,8 +264,8 @@ def cli() -> None:
               help="Random seed; the same input and seed give the same bytes on one machine.")
 @declare_options
 @click.option("--verbose", is_flag=True,
-              help="lowrank: print a line per rank tried (rank, PSNR, bytes) above the progress "
-                   "bar (--quiet wins).")
+              help="Print a line per step the model reports (lowrank: rank, PSNR, bytes of each "
+                   "rank tried) above the progress bar (--quiet wins).")
 @device_option
 @format_option
 @var_option
@@ -245,13 +275,12 @@ def cli() -> None:
 @json_option
 @common_options
 def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, effort: int,
-             arch: str, epochs: Optional[int], bands_per_step: Optional[int], lr: Optional[float],
-             time_limit: Optional[float], tile: int, no_resample: bool, seed: int,
+             arch: str, time_limit: Optional[float], tile: int, no_resample: bool, seed: int,
              nodata: Optional[float], wavelengths: Optional[tuple], fwhm: Optional[tuple],
              shape: Optional[tuple], device: str,
              fmt: Optional[str], var: Optional[str], force: bool, out_dir: Optional[Path],
              jobs: int, scheduler: Optional[str], as_json: bool, quiet: bool,
-             verbose: bool) -> None:
+             verbose: bool, **codec_opts: Any) -> None:
     """Compress cubes into .hnr files of a given size.
 
     Fits a model to each INPUT and writes one self-contained .hnr whose size is --bpppb bits
@@ -285,17 +314,15 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     """
     from hinerc import api, batch
     from hinerc.io import output_stem
+    from hinerc.settings import EncodeSettings
 
-    if arch == "lowrank" and (epochs, bands_per_step, lr) != (None, None, None):
-        raise click.UsageError("--epochs, --bands-per-step and --lr train the network of "
-                               "--arch hiner; the lowrank model has none (use --effort)")
     _show_warnings(quiet)
     devices = batch.parse_devices(device)
-    options = dict(bpppb=bpppb, effort=effort, arch=arch, epochs=epochs, seed=seed,
-                   bands_per_step=bands_per_step, lr=lr,
-                   time_limit=time_limit, tile=tile, format=fmt, var=var,
-                   resample=not no_resample, nodata=nodata, wavelengths=wavelengths,
-                   fwhm=fwhm, shape=shape)
+    settings = EncodeSettings(bpppb=bpppb, effort=effort, arch=arch, seed=seed,
+                              time_limit=time_limit, tile=tile, resample=not no_resample,
+                              codec_options=codec_opts)  # every check, before any work
+    options = dict(settings=settings, format=fmt, var=var, nodata=nodata,
+                   wavelengths=wavelengths, fwhm=fwhm, shape=shape)
     if len(inputs) > 1 and output is not None and all(
             p.suffix.lower() in (".png", ".tif", ".tiff") for p in inputs):
         raise click.UsageError("several images and one -o: to read them as the bands of one "
@@ -363,9 +390,10 @@ class _ProgressBar:
 
 
 class _TrainingProgress(_ProgressBar):
-    """compress: stage lines; for --arch hiner epoch, loss, PSNR, ETA; for lowrank one bar over
-    the rank search's planned work (ranks × JPEG 2000 encodes, times the tiles of a tiled
-    scene) with its ETA, and with --verbose a line per rank tried."""
+    """compress: stage lines, and one bar over the model's planned work (for a tiled scene,
+    over its tiles) with the codec's own figures beside it (best PSNR of the rank search, or
+    the loss and PSNR of a training) and its ETA; with --verbose the codec's notes (a line per
+    rank tried)."""
 
     fields = "{task.fields[info]}"
 
@@ -374,34 +402,21 @@ class _TrainingProgress(_ProgressBar):
         self.verbose = verbose
 
     def stage(self, text: str) -> None:
-        if not self.enabled or self.progress is None:
-            return
-        if text.startswith("rank ") and not self.verbose:
-            return  # the bar shows the search; --verbose lists every rank tried
-        self.progress.console.print(f"[dim]{text}[/dim]")
-        if text.startswith("training"):
-            if self.task is not None:
-                self.progress.remove_task(self.task)
-            self.task = self.progress.add_task("epoch", total=None, info="loss -  PSNR -")
+        if self.enabled and self.progress is not None:
+            self.progress.console.print(f"[dim]{text}[/dim]", highlight=False)
 
-    def update(self, stats: Any) -> None:
+    def update(self, event: Any) -> None:
         if self.progress is None:
             return
-        from hinerc.lowrank import SearchProgress
-
-        if isinstance(stats, SearchProgress):
-            where = f"tile {stats.tile}/{stats.tiles}, " if stats.tiles > 1 else ""
-            desc = f"{where}rank {stats.rank}" if stats.rank else f"{where}rank search"
-            info = f"best {stats.best_psnr_db:.2f} dB" if stats.best_psnr_db is not None else ""
-            if self.task is None:
-                self.task = self.progress.add_task(desc, total=stats.total, info=info)
-            self.progress.update(self.task, description=desc, completed=stats.done,
-                                 total=stats.total, info=info)
-            return
+        if event.note is not None:
+            if self.verbose:
+                self.progress.console.print(f"[dim]{event.note}[/dim]", highlight=False)
+            if not event.total:
+                return
         if self.task is None:
-            return
-        self.progress.update(self.task, completed=stats.epoch, total=stats.epochs,
-                             info=f"loss {stats.loss:.4f}  PSNR {stats.psnr_db:.2f} dB")
+            self.task = self.progress.add_task(event.label, total=event.total, info=event.info)
+        self.progress.update(self.task, description=event.label, completed=event.done,
+                             total=event.total, info=event.info)
 
 
 def cube_output_options(f):  # noqa: ANN001
@@ -799,7 +814,6 @@ def _format_info(d: dict) -> str:
         ]
     else:
         psnr = f"{d['psnr_db']:.2f} dB" if d["psnr_db"] is not None else "-"
-        cfg = d["model_config"]
         rows = [
             ("file", d["path"]), ("format", f".hnr version {d['format_version']}"),
             ("shape", f"{h} × {w} × {c} (rows × columns × bands)"), ("dtype", d["dtype"]),
@@ -814,7 +828,7 @@ def _format_info(d: dict) -> str:
             ("rate", f"{d['bpppb']:.4f} bpppb"),
             ("compression", f"{d['compression_ratio']:.1f}:1 against "
                             f"{d['source_bits_per_sample']} bits per sample"),
-            ("model", _fmt_model(d, cfg)),
+            ("model", d["model_summary"]),
             ("resample", "yes: " + d["resample_note"] if d["resample"] else d["resample_note"]),
             ("PSNR at encode", psnr),
             ("worst band", _fmt_worst(d["worst_band_psnr_db"], d["worst_band"],
@@ -822,7 +836,7 @@ def _format_info(d: dict) -> str:
             ("SAM at encode", _fmt_num(d["sam_deg"], ".2f", "°")),
             ("max error", _fmt_num(d["max_abs_error"], ".6g")),
             ("encode", f"{d['encode_seconds']} s on {d['device']}, "
-                       f"{str(d['epochs']) + ' epochs, ' if d['arch'] == 'hiner' else ''}"
+                       f"{str(d['epochs']) + ' epochs, ' if d.get('epochs') is not None else ''}"
                        f"seed {d['seed']}, hinerc {d['hinerc_version']}"),
         ]
     width = max(len(k) for k, _ in rows)
@@ -940,20 +954,6 @@ class _ClassifyProgress(_ProgressBar):
         if info.test_oa is not None:
             fields["oa"] = f"{100 * info.test_oa:.2f}%"
         self.progress.update(self.task, completed=info.epoch, **fields)
-
-
-def _fmt_model(d: dict, cfg: dict) -> str:
-    first = "first tile: " if d["tiles"] > 1 else ""
-    every = f" in {d['tiles']} tiles" if d["tiles"] > 1 else ""
-    if d["arch"] == "lowrank":
-        return (f"lowrank, {first}{cfg['rank']} feature maps (JPEG 2000, "
-                f"{d['model_sections'].get('MAPS', 0):,} bytes{every}) mixed by per-band "
-                f"embeddings ({d['model_values']:,} values, "
-                f"{d['model_sections'].get('SPEC', 0):,} bytes{every})")
-    return (f"{d['arch']}, {d['model_values']:,} stored values, {first}embedding "
-            f"{cfg['embed_channels']}×{cfg['embed_h']}×{cfg['embed_w']}, channels "
-            f"{'-'.join(map(str, cfg['channels']))}, strides "
-            f"{'·'.join(map(str, cfg['strides']))}, {'/'.join(map(str, d['quant_bits']))}-bit")
 
 
 def main(argv: Optional[list[str]] = None) -> None:

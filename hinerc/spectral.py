@@ -451,3 +451,27 @@ def resample_bands(wavelengths: np.ndarray, kinds: np.ndarray, decoded: np.ndarr
         flat = np.where(np.isfinite(flat), flat, 0.0)
     values = flat @ combo.T
     return values.reshape(h, w, k), depends
+
+
+def resample_samples(stored: np.ndarray, kinds: np.ndarray, wavelengths: np.ndarray,
+                     nodata: Optional[float], target: TargetBands, extrapolate: bool,
+                     out_dtype: np.dtype) -> np.ndarray:
+    """The H×W×K target bands of one decoded plain file (H×W×C ``stored``, as ``decompress``
+    gives it), in ``out_dtype`` (integers rounded and clipped): a target band is no-data where
+    any band it depends on is."""
+    from hinerc.bands import samples_nodata
+
+    missing = samples_nodata(stored, nodata)
+    missing[:, :, kinds == 2] = True
+    values, depends = resample_bands(np.asarray(wavelengths, np.float64), kinds,
+                                     stored.astype(np.float64),
+                                     ~missing if missing.any() else None, target, extrapolate)
+    if out_dtype.kind in "iu":
+        info = np.iinfo(out_dtype)
+        values = np.clip(np.rint(values), info.min, info.max)
+    out = values.astype(out_dtype)
+    if nodata is not None:
+        for kk in range(out.shape[2]):
+            m = missing[:, :, depends[kk]].any(axis=2)
+            out[:, :, kk][m] = np.asarray(nodata).astype(out_dtype)
+    return out

@@ -20,34 +20,27 @@ are fixed ``struct`` records, float arrays, zlib-compressed UTF-8 JSON, or entro
 from __future__ import annotations
 
 import json
-import math
 import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-import numpy as np
-
 from hinerc.errors import CorruptFileError, FormatError, UnsupportedVersionError
 from hinerc.format.deflate import inflate
-from hinerc.format.entropy import HuffmanTable
+from hinerc.format.header import FLAG_TILED, BandTable, EncodeReport, HnrHeader
 from hinerc.format.mask import check_mask
 from hinerc.format.meta import pack_meta, unpack_meta
-from hinerc.format.validate import check_json_depth, check_meta
-from hinerc.format.header import (FLAG_TILED, BandTable, EncodeReport, HnrHeader,
-                                  LowRankConfig, ModelConfig, model_from_dict)
-from hinerc.format.lowrank import LowRankCode, check_maps, pack_embeddings, unpack_embeddings
-from hinerc.format.quant import PER_CHANNEL, PER_TENSOR
 from hinerc.format.tiles import TileRect, decode_tiles
+from hinerc.format.validate import check_json_depth, check_meta
 
 SIGNATURE = b"\x89HNR\r\n\x1a\n"
 PREAMBLE_SIZE = len(SIGNATURE) + 8  # signature, version, section count, CRC
 VERSION = (1, 2)
-#: Required sections of a plain file of the published network (``arch: hiner``), in order.
-SECTION_ORDER = ("HEAD", "META", "BAND", "MODL", "QPRM", "HUFF", "DATA", "MASK", "RPRT")
-#: Required sections of a plain low-rank file (``arch: lowrank``, since version 1.1), in order.
-LOWRANK_ORDER = ("HEAD", "META", "BAND", "MODL", "SPEC", "MAPS", "MASK", "RPRT")
+#: The sections of a plain file, in order: these, then the model's own (its codec's, see
+#: :mod:`hinerc.codecs`; for instance SPEC MAPS), then :data:`TAIL_SECTIONS`.
+HEAD_SECTIONS = ("HEAD", "META", "BAND", "MODL")
+TAIL_SECTIONS = ("MASK", "RPRT")
 #: Sections of a tiled file (HEAD flag bit 1): each tile inside TILE is a plain file.
 TILED_ORDER = ("HEAD", "META", "TILE", "RPRT")
 #: A declared output may not exceed this many samples per coded bit (bpppb ≥ 1e-4).
@@ -56,49 +49,35 @@ _JSON_LIMIT = 16 << 20
 
 
 @dataclass
-class TensorQuant:
-    """How one stored tensor was quantized and which entropy stream holds its symbols."""
-
-    bits: int
-    mode: int
-    stream: int
-    mins: np.ndarray
-    scales: np.ndarray
-
-
-@dataclass
-class Stream:
-    """One entropy-coded stream: its Huffman table index, symbol count and bytes."""
-
-    table: int
-    count: int
-    data: bytes
-
-
-@dataclass
 class HnrFile:
-    """Everything a ``.hnr`` holds, parsed.
+    """Everything a ``.hnr`` holds, its model's sections as bytes.
 
-    A tiled file has only ``header``, ``meta``, ``report`` and ``tiles`` (each tile a parsed
-    plain file of its window); the other fields are ``None`` for it. ``report`` is ``None``
-    for a tile, whose RPRT section is empty. A low-rank file has ``lowrank`` and no
-    ``quant``, ``tables`` or ``streams``.
+    A plain file has every field but ``tiles``; ``model`` is its MODL record (``arch`` names the
+    codec) and ``sections`` the model's own sections, by tag, in file order (the codec reads
+    them: :mod:`hinerc.codecs`). A tiled file has only ``header``, ``meta``, ``report`` and
+    ``tiles`` (each tile a parsed plain file of its window). ``report`` is ``None`` for a
+    tile, whose RPRT section is empty.
     """
 
     header: HnrHeader
     meta: dict[str, Any]
-    bands: Optional[BandTable]
-    model: Optional[ModelConfig | LowRankConfig]
-    quant: Optional[list[TensorQuant]]
-    tables: Optional[list[HuffmanTable]]
-    streams: Optional[list[Stream]]
-    mask: Optional[bytes]
-    report: Optional[EncodeReport]
+    bands: Optional[BandTable] = None
+    model: Optional[dict[str, Any]] = None
+    sections: dict[str, bytes] = field(default_factory=dict)
+    mask: Optional[bytes] = None
+    report: Optional[EncodeReport] = None
     section_sizes: dict[str, int] = field(default_factory=dict)
     tiles: list[tuple[TileRect, "HnrFile"]] = field(default_factory=list)
-    lowrank: Optional[LowRankCode] = None
-    #: (major, minor) from the file's own preamble (a 1.2 reader also reads 1.0 and 1.1 files).
     version: tuple[int, int] = VERSION
+
+    @property
+    def codec(self) -> Optional[str]:
+        """The codec of a plain file (MODL's ``arch``); ``None`` for a tiled one."""
+        return self.model.get("arch") if self.model is not None else None
+
+    def plain(self) -> list["HnrFile"]:
+        """The plain files: this one, or its tiles in order."""
+        return [sub for _, sub in self.tiles] if self.tiles else [self]
 
 
 # ------------------------------------------------------------------------------ writing
@@ -113,53 +92,28 @@ def meta_bytes(meta: dict[str, Any]) -> bytes:
     return min(json_bytes(pack_meta(meta)), json_bytes(meta), key=len)
 
 
-def _quant_bytes(quant: list[TensorQuant]) -> bytes:
-    out = [struct.pack("<H", len(quant))]
-    for tq in quant:
-        out.append(struct.pack("<BBB", tq.bits, tq.mode, tq.stream))
-        out.append(tq.mins.astype("<f4").tobytes() + tq.scales.astype("<f4").tobytes())
-    return b"".join(out)
-
-
-def _huff_bytes(tables: list[HuffmanTable]) -> bytes:
-    out = [struct.pack("<B", len(tables))]
-    for t in tables:
-        b = t.to_bytes()
-        out.append(struct.pack("<I", len(b)) + b)
-    return b"".join(out)
-
-
-def _data_bytes(streams: list[Stream]) -> bytes:
-    out = [struct.pack("<B", len(streams))]
-    for s in streams:
-        out.append(struct.pack("<BII", s.table, s.count, len(s.data)) + s.data)
-    return b"".join(out)
-
-
 def _section(tag: str, payload: bytes) -> bytes:
     head = tag.encode("ascii") + struct.pack("<I", len(payload))
     return head + payload + struct.pack("<I", zlib.crc32(head + payload))
 
 
 def to_bytes(f: HnrFile) -> bytes:
-    """Serialise ``f``; the result's length is the real rate."""
+    """Serialise a plain file; the result's length is the real rate."""
     payloads = {
         "HEAD": f.header.to_bytes(),
         "META": meta_bytes(f.meta),
         "BAND": f.bands.to_bytes(f.header.band_param_bytes),
-        "MODL": json_bytes(f.model.to_dict()),
+        "MODL": json_bytes(f.model),
+        **f.sections,
         "MASK": f.mask,
         "RPRT": json_bytes(f.report.to_dict() if f.report is not None else {}),
     }
-    if f.lowrank is not None:
-        code = f.lowrank
-        payloads["SPEC"] = pack_embeddings(code.centres, code.steps, code.weights)
-        payloads["MAPS"] = code.maps
-        return _frame(payloads, LOWRANK_ORDER)
-    payloads["QPRM"] = _quant_bytes(f.quant)
-    payloads["HUFF"] = _huff_bytes(f.tables)
-    payloads["DATA"] = _data_bytes(f.streams)
-    return _frame(payloads, SECTION_ORDER)
+    return _frame(payloads, plain_order(tuple(f.sections)))
+
+
+def plain_order(model_sections: tuple[str, ...]) -> tuple[str, ...]:
+    """The sections of a plain file whose model has ``model_sections``, in file order."""
+    return HEAD_SECTIONS + tuple(model_sections) + TAIL_SECTIONS
 
 
 def to_bytes_tiled(header: HnrHeader, meta: dict[str, Any], tile_payload: bytes,
@@ -246,74 +200,9 @@ def _json(buf: bytes, what: str) -> Any:
     return obj
 
 
-def _read_quant(buf: bytes, specs: list[tuple[str, tuple[int, ...]]]) -> list[TensorQuant]:
-    if len(buf) < 2:
-        raise CorruptFileError("QPRM section is truncated")
-    (n,) = struct.unpack_from("<H", buf, 0)
-    if n != len(specs):
-        raise CorruptFileError(f"QPRM describes {n} tensors, the model has {len(specs)}")
-    pos, out = 2, []
-    for _, shape in specs:
-        if pos + 3 > len(buf):
-            raise CorruptFileError("QPRM section is truncated")
-        bits, mode, stream = struct.unpack_from("<BBB", buf, pos)
-        pos += 3
-        if not 1 <= bits <= 16 or mode not in (PER_TENSOR, PER_CHANNEL):
-            raise CorruptFileError("invalid quantization parameters")
-        k = 1 if mode == PER_TENSOR else shape[0]
-        if pos + 8 * k > len(buf):
-            raise CorruptFileError("QPRM section is truncated")
-        mins = np.frombuffer(buf, "<f4", k, pos).astype(np.float32)
-        scales = np.frombuffer(buf, "<f4", k, pos + 4 * k).astype(np.float32)
-        if not (np.isfinite(mins).all() and np.isfinite(scales).all()):
-            raise CorruptFileError("non-finite quantization parameters")
-        pos += 8 * k
-        out.append(TensorQuant(bits, mode, stream, mins, scales))
-    if pos != len(buf):
-        raise CorruptFileError("QPRM section has trailing bytes")
-    return out
-
-
-def _read_tables(buf: bytes) -> list[HuffmanTable]:
-    if not buf:
-        raise CorruptFileError("HUFF section is empty")
-    pos, out = 1, []
-    for _ in range(buf[0]):
-        if pos + 4 > len(buf):
-            raise CorruptFileError("HUFF section is truncated")
-        (length,) = struct.unpack_from("<I", buf, pos)
-        if pos + 4 + length > len(buf):
-            raise CorruptFileError("HUFF section is truncated")
-        table = HuffmanTable.from_bytes(buf[pos + 4: pos + 4 + length])
-        table.validate()  # the code lengths (vectorised: 255 large tables stay quick)
-        out.append(table)
-        pos += 4 + length
-    if pos != len(buf):
-        raise CorruptFileError("HUFF section has trailing bytes")
-    return out
-
-
-def _read_streams(buf: bytes) -> list[Stream]:
-    if not buf:
-        raise CorruptFileError("DATA section is empty")
-    pos, out = 1, []
-    for _ in range(buf[0]):
-        if pos + 9 > len(buf):
-            raise CorruptFileError("DATA section is truncated")
-        table, count, length = struct.unpack_from("<BII", buf, pos)
-        if pos + 9 + length > len(buf):
-            raise CorruptFileError("DATA section is truncated")
-        if count > 8 * length + 8:
-            raise CorruptFileError("DATA stream declares more symbols than its bytes can hold")
-        out.append(Stream(table, count, bytes(buf[pos + 9: pos + 9 + length])))
-        pos += 9 + length
-    if pos != len(buf):
-        raise CorruptFileError("DATA section has trailing bytes")
-    return out
-
-
 def from_bytes(buf: bytes) -> HnrFile:
-    """Parse and cross-check a whole ``.hnr`` held in memory (no tensor is decoded)."""
+    """Parse and cross-check a whole ``.hnr`` held in memory. The model's own sections are
+    kept as bytes: its codec checks them (:meth:`hinerc.codecs.base.Codec.parse`)."""
     return _from_bytes(buf, tile_of=None)
 
 
@@ -329,7 +218,7 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
         f = _from_bytes_tiled(sec, header)
         f.version = _version(buf)
         return f
-    _require(sec, ("META", "BAND", "MODL", "MASK", "RPRT"))
+    _require(sec, HEAD_SECTIONS + TAIL_SECTIONS)
     if tile_of is not None and (header.bands, header.dtype) != (tile_of.bands, tile_of.dtype):
         raise CorruptFileError("a tile does not match the scene's bands or sample type")
     meta = _read_meta(sec["META"], header.bands)
@@ -337,35 +226,13 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
                                  plain_ok=_version(buf) == (1, 0))
     if int((bands.kinds == 0).sum()) != header.n_coded:
         raise CorruptFileError("BAND and HEAD disagree on the number of coded bands")
-    model = model_from_dict(_mapping(sec["MODL"], "MODL"), header.n_coded, header.height,
-                            header.width)
+    model = _mapping(sec["MODL"], "MODL")
+    if not isinstance(model.get("arch"), str):
+        raise CorruptFileError("invalid model configuration (arch)")
     check_mask(sec["MASK"])
     sizes = {tag: len(sec[tag]) + 12 for tag in sec}
-    if isinstance(model, LowRankConfig):
-        _require(sec, LOWRANK_ORDER)
-        centres, steps, weights = unpack_embeddings(sec["SPEC"], model.rank, header.n_coded)
-        check_maps(sec["MAPS"], model.rank, header.height, header.width)
-        code = LowRankCode(model.rank, centres, steps, weights, sec["MAPS"])
-        return HnrFile(header, meta, bands, model, None, None, None, sec["MASK"],
-                       _report(sec["RPRT"], header.bands), sizes, lowrank=code,
-                       version=_version(buf))
-    _require(sec, SECTION_ORDER)
-    specs = model.tensor_specs(header.n_coded)
-    quant = _read_quant(sec["QPRM"], specs)
-    tables = _read_tables(sec["HUFF"])
-    streams = _read_streams(sec["DATA"])
-    for i, s in enumerate(streams):
-        if s.table >= len(tables):
-            raise CorruptFileError("DATA stream refers to a missing Huffman table")
-        need = sum(math.prod(shape) for (_, shape), q in zip(specs, quant) if q.stream == i)
-        if need != s.count:
-            raise CorruptFileError("DATA stream size does not match the model")
-        if any((1 << q.bits) != tables[s.table].alphabet
-               for q in quant if q.stream == i):
-            raise CorruptFileError("quantization width does not match its Huffman table")
-    if any(q.stream >= len(streams) for q in quant):
-        raise CorruptFileError("a tensor refers to a missing DATA stream")
-    return HnrFile(header, meta, bands, model, quant, tables, streams, sec["MASK"],
+    own = {tag: data for tag, data in sec.items() if tag not in HEAD_SECTIONS + TAIL_SECTIONS}
+    return HnrFile(header, meta, bands, model, own, sec["MASK"],
                    _report(sec["RPRT"], header.bands), sizes, version=_version(buf))
 
 
@@ -381,8 +248,8 @@ def _from_bytes_tiled(sec: dict[str, bytes], header: HnrHeader) -> HnrFile:
         if (sub.header.height, sub.header.width) != (rect.height, rect.width):
             raise CorruptFileError("a tile's header does not match its rectangle")
     sizes = {tag: len(sec[tag]) + 12 for tag in sec}
-    return HnrFile(header, meta, None, None, None, None, None, None,
-                   _report(sec["RPRT"], header.bands), sizes, parsed)
+    return HnrFile(header, meta, report=_report(sec["RPRT"], header.bands), section_sizes=sizes,
+                   tiles=parsed)
 
 
 def _read_meta(buf: bytes, bands: int) -> dict[str, Any]:

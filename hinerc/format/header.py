@@ -4,16 +4,14 @@
   ``(name, struct code, description)`` that the writer, the reader and ``docs/format.md`` share.
 * :class:`BandTable`: per-band kind (coded, constant, all no-data) and the normalisation
   offset and scale that map the network output back to original units.
-* :class:`ModelConfig`: the published network's architecture (``arch: hiner``); it alone
-  determines every stored tensor's shape.
-* :class:`LowRankConfig`: the default low-rank model (``arch: lowrank``): its rank.
 * :class:`EncodeReport`: what ``info`` shows about the encode (PSNR, time, device).
+
+The model's own record (MODL) belongs to its codec (:mod:`hinerc.codecs`), not to this module.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -21,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from hinerc.dtypes import SUPPORTED_DTYPES
 from hinerc.errors import CorruptFileError
 from hinerc.format.deflate import inflate
-from hinerc.format.validate import check_geometry, check_model_types, check_report
-from hinerc.io.cube import SUPPORTED_DTYPES
+from hinerc.format.validate import check_report
 
 # --------------------------------------------------------------------------------- HEAD
 #: The fixed header, little-endian. Order is the byte order in the file.
@@ -140,148 +138,6 @@ class BandTable:
     def coded(self) -> np.ndarray:
         """Indices of the bands the network represents, in band order."""
         return np.nonzero(self.kinds == BAND_CODED)[0]
-
-
-# --------------------------------------------------------------------------------- MODL
-ARCHS = ("hiner",)
-#: Every model a file may hold; ``from_dict`` of :func:`model_from_dict` picks the record.
-ALL_ARCHS = ("lowrank", "hiner")
-
-
-@dataclass
-class ModelConfig:
-    """Decoder architecture of the HINER family.
-
-    Per coded band an embedding of ``embed_channels × embed_h × embed_w`` goes through a 1×1 stem
-    conv (``channels[0]`` outputs, GELU), then one pixel-shuffle stage per stride ``s`` (conv
-    ``k×k`` to ``channels[i+1]·s²``, PixelShuffle(s), GELU), then a ``head_kernel`` conv to one
-    channel and ``0.5·tanh + 0.5``. The output frame is ``embed_h·Π s × embed_w·Π s``; the image
-    is the H×W window at (``crop_top``, ``crop_left``).
-    """
-
-    arch: str
-    embed_channels: int
-    embed_h: int
-    embed_w: int
-    strides: list[int]
-    channels: list[int]
-    kernels: list[int]
-    head_kernel: int = 3
-    crop_top: int = 0
-    crop_left: int = 0
-    # Spectral encoder used at training time (not stored in v1 files; recorded for reference).
-    pe_base: float = 1.25
-    pe_levels: int = 80
-    mlp_hidden: int = 320
-
-    def __post_init__(self) -> None:
-        self.strides = [int(s) for s in self.strides]
-        self.channels = [int(c) for c in self.channels]
-        self.kernels = [int(k) for k in self.kernels]
-
-    @property
-    def upscale(self) -> int:
-        return math.prod(self.strides)
-
-    @property
-    def frame(self) -> tuple[int, int]:
-        return self.embed_h * self.upscale, self.embed_w * self.upscale
-
-    def tensor_specs(self, n_coded: int) -> list[tuple[str, tuple[int, ...]]]:
-        """Name and shape of every stored tensor, in storage order (embeddings first)."""
-        e, c = self.embed_channels, self.channels
-        specs: list[tuple[str, tuple[int, ...]]] = [
-            ("embeddings", (n_coded, e, self.embed_h, self.embed_w)),
-            ("stem.weight", (c[0], e, 1, 1)),
-            ("stem.bias", (c[0],)),
-        ]
-        for i, (s, k) in enumerate(zip(self.strides, self.kernels)):
-            specs.append((f"stages.{i}.weight", (c[i + 1] * s * s, c[i], k, k)))
-            specs.append((f"stages.{i}.bias", (c[i + 1] * s * s,)))
-        specs.append(("head.weight", (1, c[-1], self.head_kernel, self.head_kernel)))
-        specs.append(("head.bias", (1,)))
-        return specs
-
-    def stored_values(self, n_coded: int) -> int:
-        """Number of quantized values in a file: embeddings plus decoder."""
-        return sum(math.prod(s) for _, s in self.tensor_specs(n_coded))
-
-    def decoder_params(self) -> int:
-        return sum(math.prod(s) for n, s in self.tensor_specs(0) if n != "embeddings")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], height: int, width: int) -> "ModelConfig":
-        """Build and validate a config read from a file (any inconsistency is a corrupt file).
-
-        Every number must be a JSON integer, and the decoder's frame and feature maps must stay
-        in proportion to the H×W image (:func:`hinerc.format.validate.check_geometry`).
-        """
-        check_model_types(d)
-        try:
-            names = {f.name for f in dataclasses.fields(cls)}
-            cfg = cls(**{k: v for k, v in d.items() if k in names})
-            ok = (
-                cfg.arch in ARCHS
-                and 1 <= cfg.embed_channels <= 1024
-                and 1 <= cfg.embed_h <= 65536 and 1 <= cfg.embed_w <= 65536
-                and 0 <= len(cfg.strides) <= 8
-                and len(cfg.channels) == len(cfg.strides) + 1
-                and len(cfg.kernels) == len(cfg.strides)
-                and all(1 <= s <= 16 for s in cfg.strides)
-                and all(1 <= c <= 4096 for c in cfg.channels)
-                and all(k in (1, 3, 5, 7) for k in cfg.kernels)
-                and cfg.head_kernel in (1, 3, 5, 7)
-            )
-            if ok:
-                fh, fw = cfg.frame
-                ok = 0 <= cfg.crop_top and cfg.crop_top + height <= fh
-                ok = ok and 0 <= cfg.crop_left and cfg.crop_left + width <= fw
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise CorruptFileError("invalid model configuration") from exc
-        if not ok:
-            raise CorruptFileError("invalid model configuration")
-        check_geometry(cfg.embed_channels, cfg.embed_h, cfg.embed_w, cfg.strides, cfg.channels,
-                       height, width)
-        return cfg
-
-
-@dataclass
-class LowRankConfig:
-    """The low-rank model (:mod:`hinerc.lowrank`): ``rank`` maps mixed by per-band embeddings.
-
-    Its SPEC and MAPS sections (:mod:`hinerc.format.lowrank`) hold the numbers.
-    """
-
-    arch: str = "lowrank"
-    rank: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def stored_values(self, n_coded: int) -> int:
-        """Embedding values (maps not counted: they are a codestream)."""
-        return (self.rank + 1) * n_coded if n_coded else 0
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any], n_coded: int, height: int, width: int
-                  ) -> "LowRankConfig":
-        rank = d.get("rank")
-        if d.get("arch") != "lowrank" or not (isinstance(rank, int) and not isinstance(rank, bool)):
-            raise CorruptFileError("invalid model configuration")
-        if not 0 <= rank <= min(255, n_coded, height * width):
-            raise CorruptFileError("invalid model configuration (rank)")
-        return cls("lowrank", rank)
-
-
-def model_from_dict(d: dict[str, Any], n_coded: int, height: int, width: int
-                    ) -> "ModelConfig | LowRankConfig":
-    """The model record of a MODL mapping, by its ``arch``."""
-    if d.get("arch") == "lowrank":
-        return LowRankConfig.from_dict(d, n_coded, height, width)
-    return ModelConfig.from_dict(d, height, width)
 
 
 # --------------------------------------------------------------------------------- RPRT

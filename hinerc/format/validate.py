@@ -1,7 +1,8 @@
 """Checks on what a ``.hnr`` declares, beyond its framing and CRCs (plain Python, no torch).
 
-A file with valid CRCs can still lie: JSON of the wrong types or nested without end, a decoder
-whose frame is far larger than the image, report fields that are not numbers. Everything here
+A file with valid CRCs can still lie: JSON of the wrong types or nested without end, metadata
+vectors of the wrong length, report fields that are not numbers (each codec checks its own model
+record: :mod:`hinerc.codecs`). Everything here
 raises :class:`~hinerc.errors.CorruptFileError`, so that what a reader accepts is safe to hand
 to the decoder and to ``info``: every size it implies is in proportion to the declared cube.
 """
@@ -9,17 +10,12 @@ to the decoder and to ``info``: every size it implies is in proportion to the de
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
 
 from hinerc.errors import CorruptFileError
 
 #: Deepest JSON nesting accepted in META, MODL and RPRT (hinerc writes at most 3 levels).
 MAX_JSON_DEPTH = 32
-#: A decoder feature map (channels × pixels, one band) may hold at most this many values per
-#: image pixel, plus :data:`FEATURE_FLOOR` (tiny images).
-FEATURE_PER_PIXEL = 4096
-FEATURE_FLOOR = 1 << 22
 
 
 def is_int(v: Any) -> bool:
@@ -142,53 +138,5 @@ def check_report(d: dict) -> None:
             _fail(f"RPRT: invalid {key}")
 
 
-# ------------------------------------------------------------------------------ MODL
-_MODEL_INTS = ("embed_channels", "embed_h", "embed_w", "head_kernel", "crop_top", "crop_left",
-               "pe_levels", "mlp_hidden")
-_MODEL_LISTS = ("strides", "channels", "kernels")
-
-
-def check_model_types(d: dict) -> None:
-    """Integers are JSON integers and lists are lists of them, before any arithmetic."""
-    if not isinstance(d.get("arch"), str):
-        _fail("invalid model configuration (arch)")
-    for key in _MODEL_INTS:
-        if key in d and not is_int(d[key]):
-            _fail(f"invalid model configuration ({key} is not an integer)")
-    for key in _MODEL_LISTS:
-        if key in d and not (isinstance(d[key], list) and all(map(is_int, d[key]))):
-            _fail(f"invalid model configuration ({key} is not a list of integers)")
-    if "pe_base" in d and not finite(d["pe_base"]):
-        _fail("invalid model configuration (pe_base)")
-
-
-def feature_maps(embed_channels: int, embed_h: int, embed_w: int, strides: Iterable[int],
-                 channels: list[int]) -> Iterable[int]:
-    """Size (values, one band) of every feature map the decoder computes, in order."""
-    area = embed_h * embed_w
-    yield embed_channels * area
-    yield channels[0] * area
-    for s, c in zip(strides, channels[1:]):
-        yield c * s * s * area  # conv output, before the pixel shuffle (same count after)
-        area *= s * s
-    yield area  # head output
-
-
-def check_geometry(embed_channels: int, embed_h: int, embed_w: int, strides: list[int],
-                   channels: list[int], height: int, width: int) -> None:
-    """The decoder's frame and feature maps stay in proportion to the H×W image.
-
-    No embedding row or column may lie wholly outside the image (the frame is less than one
-    upsampling factor larger than H and W), and no feature map may hold more than
-    :data:`FEATURE_PER_PIXEL` values per image pixel (plus :data:`FEATURE_FLOOR`).
-    """
-    up = math.prod(strides)
-    if embed_h > -(-height // up) or embed_w > -(-width // up):
-        _fail("invalid model configuration (decoder frame far larger than the image)")
-    limit = FEATURE_PER_PIXEL * height * width + FEATURE_FLOOR
-    if max(feature_maps(embed_channels, embed_h, embed_w, strides, channels)) > limit:
-        _fail("invalid model configuration (decoder feature maps too large for the image)")
-
-
-__all__ = ["check_json_depth", "check_meta", "check_extra", "check_report", "check_model_types",
-           "check_geometry", "feature_maps", "is_int", "is_number", "MAX_JSON_DEPTH"]
+__all__ = ["check_json_depth", "check_meta", "check_extra", "check_report", "is_int",
+           "is_number", "finite", "MAX_JSON_DEPTH"]

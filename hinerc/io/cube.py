@@ -18,12 +18,8 @@ from typing import Any, Optional
 
 import numpy as np
 
+from hinerc.dtypes import SUPPORTED_DTYPES  # noqa: F401  (sample types hinerc can code)
 from hinerc.errors import InputError
-
-#: Sample types hinerc can code (numpy dtype names).
-SUPPORTED_DTYPES = (
-    "uint8", "int8", "uint16", "int16", "uint32", "int32", "uint64", "int64", "float32", "float64",
-)
 
 #: ENVI header fields that hold one value per band (or band numbers): meaningless on new bands.
 PER_BAND_ENVI = ("band names", "bbl", "wavelength", "fwhm", "data gain values",

@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from hinerc.errors import TrainingError
-from hinerc.format.header import ModelConfig
-from hinerc.nn.model import Decoder, SpectralEncoder, normalised_coordinate
+from hinerc.codecs.hiner.config import ModelConfig
+from hinerc.codecs.hiner.network import Decoder, SpectralEncoder, normalised_coordinate
 
 
 @dataclass

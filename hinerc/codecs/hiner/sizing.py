@@ -10,8 +10,8 @@ fraction of a percent of the budget. Numpy only.
 
 from __future__ import annotations
 
-from hinerc.format.header import ModelConfig
-from hinerc.nn.geometry import Geometry
+from hinerc.codecs.hiner.config import ModelConfig
+from hinerc.codecs.hiner.geometry import Geometry
 
 REDUCE = 1.2
 LOWER_WIDTH = 12

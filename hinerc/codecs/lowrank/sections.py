@@ -1,13 +1,14 @@
-"""SPEC and MAPS: what a low-rank (``arch: lowrank``) file stores besides the band table.
+"""MODL, SPEC and MAPS of a low-rank (``arch: lowrank``) file.
 
+* MODL: ``{"arch": "lowrank", "rank": k, "maps": NAME}`` (:class:`LowRankConfig`); ``maps``
+  names the map coder (:mod:`hinerc.codecs.lowrank.mapcoders`); absent for ``jpeg2000``.
 * SPEC: a width byte *w* (1, 2 or 4), k uint16 map centres, k+1 float32 dequantization steps,
   then one raw LZMA2 stream (preset 9, 1 MiB dictionary) of the (k+1)×N quantized embeddings,
   each row replaced by its differences along the bands (first value kept), as little-endian
   signed *w*-byte ints.
-* MAPS: a JPEG 2000 codestream (ISO/IEC 15444-1, no JP2 box) of k uint16 components, H×W;
-  empty when k = 0.
+* MAPS: the map coder's codestream of k maps of H×W; empty when k = 0.
 
-The codec that fills them is :mod:`hinerc.lowrank`; ``docs/format.md`` §3 has the layout.
+The codec that fills them is :mod:`hinerc.codecs.lowrank`; ``docs/format.md`` has the layout.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import lzma
 import struct
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -22,8 +24,43 @@ from hinerc.errors import CorruptFileError
 
 #: A 1 MiB dictionary (not preset 9's 64 MiB): the decoder allocates it, even for a hostile file.
 _LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 9, "dict_size": 1 << 20}]
-#: Start of a JPEG 2000 codestream: SOC then SIZ marker.
-J2K_START = b"\xff\x4f\xff\x51"
+
+#: The map coder of a MODL without ``maps``.
+DEFAULT_MAPS = "jpeg2000"
+
+
+@dataclass
+class LowRankConfig:
+    """The MODL record: ``rank`` maps, coded by the map coder ``maps``."""
+
+    rank: int = 0
+    maps: str = "jpeg2000"  # DEFAULT_MAPS
+    arch: str = "lowrank"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record; ``maps`` is left out for JPEG 2000, the map coder of every file before
+        it was named (16 bytes saved, and the same file as those versions wrote)."""
+        d: dict[str, Any] = {"arch": self.arch, "rank": self.rank}
+        if self.maps != DEFAULT_MAPS:
+            d["maps"] = self.maps
+        return d
+
+    def stored_values(self, n_coded: int) -> int:
+        """Embedding values (the maps are not counted: they are a codestream)."""
+        return (self.rank + 1) * n_coded if n_coded else 0
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], n_coded: int, height: int, width: int
+                  ) -> "LowRankConfig":
+        """A MODL record read from a file; any inconsistency is a corrupt file."""
+        rank, maps = d.get("rank"), d.get("maps", DEFAULT_MAPS)
+        if d.get("arch") != "lowrank" or not (isinstance(rank, int) and not isinstance(rank, bool)):
+            raise CorruptFileError("invalid model configuration")
+        if not 0 <= rank <= min(255, n_coded, height * width):
+            raise CorruptFileError("invalid model configuration (rank)")
+        if not isinstance(maps, str):
+            raise CorruptFileError("invalid model configuration (maps)")
+        return cls(rank, maps)
 
 
 @dataclass
@@ -34,7 +71,7 @@ class LowRankCode:
     centres: np.ndarray  # (k,) uint16: the code each map is centred on
     steps: np.ndarray  # (k+1,) float32: dequantization step of each embedding row
     weights: np.ndarray  # (k+1, N) int64: quantized embeddings; row k is the offset
-    maps: bytes  # JPEG 2000 codestream of k uint16 components H×W (empty when k = 0)
+    maps: bytes  # the map coder's codestream of k maps H×W (empty when k = 0)
 
     def embeddings(self) -> np.ndarray:
         """The (k+1)×N float64 embedding matrix the decoder multiplies by."""
@@ -77,25 +114,3 @@ def unpack_embeddings(buf: bytes, rank: int, n_coded: int
         raise CorruptFileError("SPEC section does not match the model's size")
     deltas = np.frombuffer(raw, f"<i{width}").astype(np.int64).reshape(rows, n_coded)
     return centres, steps, np.cumsum(deltas, axis=1)
-
-
-
-
-def check_maps(blob: bytes, rank: int, height: int, width: int) -> None:
-    """Check MAPS before any decoding: empty for rank 0, else a codestream whose SIZ marker
-    declares exactly ``rank`` unsigned 16-bit components of ``height`` × ``width`` at full
-    resolution (so a hostile file cannot make the JPEG 2000 decoder allocate more)."""
-    if rank == 0:
-        if blob:
-            raise CorruptFileError("MAPS section holds data for a rank-0 model")
-        return
-    if not blob.startswith(J2K_START) or len(blob) < 42 + 3 * rank:
-        raise CorruptFileError("MAPS section is not a JPEG 2000 codestream")
-    lsiz, _rsiz, xsiz, ysiz, xo, yo = struct.unpack_from(">HHIIII", blob, 4)
-    (csiz,) = struct.unpack_from(">H", blob, 40)
-    comps = [struct.unpack_from(">BBB", blob, 42 + 3 * i) for i in range(min(csiz, rank))]
-    ok = (lsiz == 38 + 3 * csiz and csiz == rank and xsiz - xo == width and ysiz - yo == height
-          and xo <= xsiz and yo <= ysiz and all(c == (15, 1, 1) for c in comps))
-    if not ok:
-        raise CorruptFileError(f"MAPS codestream does not declare {rank} 16-bit maps of "
-                               f"{height}×{width}")

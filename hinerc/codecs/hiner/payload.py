@@ -9,21 +9,12 @@ control iterates on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from hinerc.codecs.hiner.sections import Payload, Stream, TensorQuant
 from hinerc.format import entropy
-from hinerc.format.container import Stream, TensorQuant
 from hinerc.format.entropy import HuffmanTable
 from hinerc.format.quant import QuantTensor, dequantize, quantize
-
-
-@dataclass
-class Payload:
-    quant: list[TensorQuant]
-    tables: list[HuffmanTable]
-    streams: list[Stream]
 
 
 def quantize_all(tensors: list[np.ndarray], bits: list[int]) -> list[QuantTensor]:

@@ -1,4 +1,4 @@
-"""The low-rank codec (``--arch lowrank``, the default): band embeddings mixing k shared maps.
+"""The low-rank model: band embeddings mixing k shared maps, and the search for its rank.
 
 A cube of N coded bands (each normalised to [0, 1] by :mod:`hinerc.bands`) is written as
 
@@ -12,8 +12,8 @@ wavelet codec instead of a small convolutional network (which codes them poorly)
 Encoding, for each candidate rank k:
 
 1. the maps are the k leading principal components of the cube (a KLT over the bands, in the
-   original units), scaled to uint16 and coded as one k-component JPEG 2000 codestream (9/7
-   wavelet, OpenJPEG through ``imagecodecs``), its quality bisected to the bytes left;
+   original units), scaled to the code range [0, 65535] and coded by the map coder
+   (:mod:`hinerc.codecs.lowrank.mapcoders`: JPEG 2000 by default) into the bytes left;
 2. the embeddings are then *fitted to the decoded maps* by least squares, per band in its
    normalised units, so they absorb part of the maps' coding error (the published PCA + JPEG
    2000 keeps the basis it started from);
@@ -23,9 +23,10 @@ Encoding, for each candidate rank k:
    32 of a float basis.
 
 The rank with the best mean per-band PSNR at the rate wins; ``--effort`` sets how many ranks
-and quantization steps are tried (:mod:`hinerc.nn.presets`): the quick levels start from the
-rank the KLT spectrum predicts (:func:`predict_rank`) and aim each rank's maps into a byte
-window in a few encodes instead of bisecting to the last byte. Numpy and imagecodecs only.
+and quantization steps are tried (:mod:`hinerc.codecs.lowrank.presets`): the quick levels start
+from the rank the KLT spectrum predicts (:func:`predict_rank`) and aim each rank's maps into a
+byte window in a few encodes instead of fitting them to the last byte. The search never knows
+which map coder runs. Numpy only (the map coder brings its own library).
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from hinerc.errors import CorruptFileError, RateError
-from hinerc.format.lowrank import LowRankCode, pack_embeddings
+from hinerc.codecs.lowrank.mapcoders import MapCoder
+from hinerc.codecs.lowrank.sections import LowRankCode, pack_embeddings
+from hinerc.errors import RateError
 
 #: Ranks the search may try, in order (an effort level takes a subset).
 RANKS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128,
@@ -48,36 +50,25 @@ MAX_RANK = 255
 #: best on Jasper Ridge at 0.25 bpppb; the embeddings then cost 4–6 bits per value).
 DEFAULT_REL = 0.001
 _CODE_MID = 32767.5
+
+
 # ----------------------------------------------------------------------------- decoding
-#: JPEG 2000 quality (PSNR of the uint16 maps, dB) searched between these.
-_Q_LO, _Q_HI = 1.0, 160.0
-
-
-def decode_maps(blob: bytes, height: int, width: int, centres: np.ndarray) -> np.ndarray:
+def decode_maps(coder: MapCoder, blob: bytes, height: int, width: int, centres: np.ndarray
+                ) -> np.ndarray:
     """The maps of a codestream as an (H·W)×k float64 array: ``(code - centre) / 32767.5``.
 
     Centring matters: the embeddings are quantized by each map's energy, which a map's mean
     would otherwise dominate."""
-    rank = centres.size
-    import imagecodecs
-
-    try:
-        q = imagecodecs.jpeg2k_decode(blob)
-    except Exception as exc:  # imagecodecs raises its own error types
-        raise CorruptFileError(f"MAPS section is not a valid JPEG 2000 codestream ({exc})") from None
-    if q.ndim == 2:
-        q = q[:, :, None]
-    if q.shape != (height, width, rank) or q.dtype != np.uint16:
-        raise CorruptFileError(f"MAPS codestream holds {q.shape} {q.dtype}, expected "
-                               f"({height}, {width}, {rank}) uint16")
-    return (q.reshape(-1, rank).astype(np.float64) - centres.astype(np.float64)) / _CODE_MID
+    maps = coder.decode(blob, height, width, centres.size)
+    return (maps - centres.astype(np.float64)) / _CODE_MID
 
 
-def reconstruct(code: LowRankCode, height: int, width: int, n_coded: int) -> np.ndarray:
+def reconstruct(code: LowRankCode, coder: MapCoder, height: int, width: int, n_coded: int
+                ) -> np.ndarray:
     """Decode: N×H×W float32 in [0, 1] (the coded bands, normalised)."""
     emb = code.embeddings()
     if code.rank:
-        maps = decode_maps(code.maps, height, width, code.centres)
+        maps = decode_maps(coder, code.maps, height, width, code.centres)
         flat = maps @ emb[:-1] + emb[-1]
     else:
         flat = np.broadcast_to(emb[-1], (height * width, n_coded))
@@ -86,110 +77,6 @@ def reconstruct(code: LowRankCode, height: int, width: int, n_coded: int) -> np.
 
 
 # ----------------------------------------------------------------------------- encoding
-def _resolutions(height: int, width: int) -> int:
-    return max(1, min(6, int(math.log2(min(height, width))) - 2)) if min(height, width) > 1 else 1
-
-
-def encode_maps(q: np.ndarray, budget: int, iterations: int = 14,
-                cache: Optional[dict[float, bytes]] = None, window: Optional[float] = None,
-                guess: Optional[float] = None, tick: Optional[Callable[[], None]] = None
-                ) -> tuple[bytes, bool]:
-    """The best-quality JPEG 2000 codestream of ``q`` (H×W×k uint16) within ``budget`` bytes,
-    by bisection on OpenJPEG's quality target; ``b""`` when even the coarsest does not fit.
-    The flag says the codestream is at the finest quality (more bytes would buy nothing).
-
-    ``cache`` (quality → codestream, for this ``q`` only) lets a second call with a slightly
-    different budget reuse the encodes the two bisections share: the same result, fewer
-    encodes. With ``window`` the quality is found by interpolation instead (:func:`_aim`,
-    from ``guess`` when given): any codestream of ``window``·budget..budget bytes is taken,
-    in 3–5 encodes instead of 16. ``tick`` is called after every encode (for progress)."""
-    import imagecodecs
-
-    res = _resolutions(q.shape[0], q.shape[1])
-    data = q[:, :, 0] if q.shape[2] == 1 else q
-    memo = {} if cache is None else cache
-
-    def enc(level: float) -> bytes:
-        if level not in memo:
-            memo[level] = imagecodecs.jpeg2k_encode(
-                data, level=level, codecformat="J2K", reversible=False, mct=False, planar=False,
-                resolutions=res, numthreads=1)
-            if tick is not None:
-                tick()
-        return memo[level]
-
-    if window is not None:
-        return _aim(enc, memo, budget, window, iterations, guess)
-    lo, hi = _Q_LO, _Q_HI
-    best = enc(lo)
-    if len(best) > budget:
-        return b"", False
-    top = enc(hi)
-    if len(top) <= budget:
-        return top, True
-    for _ in range(iterations):
-        mid = (lo + hi) / 2
-        blob = enc(mid)
-        if len(blob) <= budget:
-            lo, best = mid, blob
-        else:
-            hi = mid
-    return best, False
-
-
-def _aim(enc: Callable[[float], bytes], memo: dict[float, bytes], budget: int, window: float,
-         tries: int, guess: Optional[float]) -> tuple[bytes, bool]:
-    """:func:`encode_maps` by secant steps on log(bytes) against the quality, bracketed by every
-    codestream encoded so far (``memo``): stops at the first of ``window``·budget..budget bytes,
-    or after ``tries`` encodes with the largest that fits. The codestream's size grows about
-    exponentially with the quality target, so two or three steps from a near guess land in a
-    2% window."""
-    aim = math.log(budget * (1 - (1 - window) / 3))  # the window's upper part
-    for _ in range(max(tries, 1) + 1):
-        fitting = [lv for lv, b in memo.items() if len(b) <= budget]
-        if _Q_HI in fitting:
-            return memo[_Q_HI], True
-        best = max((memo[lv] for lv in fitting), key=len, default=b"")
-        if len(best) >= window * budget or tries <= 0:
-            return best, False
-        level = _next_level({lv: math.log(len(b)) for lv, b in memo.items()}, math.log(budget),
-                            aim, guess)
-        if level is None:
-            return best, False
-        enc(level)
-        tries -= 1
-    return best, False
-
-
-def _next_level(size: dict[float, float], limit: float, aim: float,
-                guess: Optional[float]) -> Optional[float]:
-    """The next quality to try for log-size ``aim`` (at most ``limit``), from the log sizes
-    ``size`` of those tried; ``None`` when there is nothing left to try."""
-    if not size:
-        return min(max(guess if guess is not None else 60.0, _Q_LO), _Q_HI)
-    over = [lv for lv in size if size[lv] > limit]
-    hi = min(over) if over else None
-    under = [lv for lv in size if lv not in over and (hi is None or lv < hi)]
-    lo = max(under) if under else None
-    if lo is not None and hi is not None:
-        if hi - lo < 0.01:
-            return None
-        t = (aim - size[lo]) / (size[hi] - size[lo]) if size[hi] > size[lo] else 0.5
-        return lo + (hi - lo) * min(max(t, 0.1), 0.9)
-    if hi is not None and hi <= _Q_LO or lo is not None and lo >= _Q_HI:
-        return None
-    # one side only: a secant step (2–30 dB) from the nearest quality tried
-    base = lo if lo is not None else hi
-    others = [lv for lv in size if lv != base]
-    slope = 0.0
-    if others:
-        nb = min(others, key=lambda lv: abs(lv - base))
-        slope = (size[base] - size[nb]) / (base - nb)
-    step = (aim - size[base]) / slope if slope > 1e-6 else (8.0 if lo is not None else -8.0)
-    step = math.copysign(min(max(abs(step), 2.0), 30.0), 1.0 if lo is not None else -1.0)
-    return min(max(base + step, _Q_LO), _Q_HI)
-
-
 def quantize_embeddings(emb: np.ndarray, norms: np.ndarray, step: float
                         ) -> tuple[np.ndarray, np.ndarray]:
     """One step per row, ``step / norm``: every row's error costs the same in the cube."""
@@ -258,22 +145,14 @@ class SearchProgress:
 
     ``done`` and ``total`` count encodes: ``total`` is the planned work (ranks to try ×
     encodes per rank), raised when the search goes on past its plan; a rank once coded counts
-    its full share. ``tile``/``tiles`` place it in a tiled scene (the API scales ``done`` and
-    ``total`` to the whole scene)."""
+    its full share."""
 
     done: float
     total: float
     rank: int
     ranks_done: int
     best_psnr_db: Optional[float] = None
-    tile: int = 1
-    tiles: int = 1
 
-    def in_tile(self, index: int, tiles: int, unit: float) -> "SearchProgress":
-        """This progress as part of a scene of ``tiles`` tiles, each ``unit`` of work."""
-        frac = min(self.done / self.total, 1.0) if self.total else 0.0
-        return SearchProgress((index + frac) * unit, tiles * unit, self.rank, self.ranks_done,
-                              self.best_psnr_db, index + 1, tiles)
 
 
 def mean_band_psnr(decoded: np.ndarray, target: np.ndarray, valid: Optional[np.ndarray]) -> float:
@@ -290,9 +169,11 @@ def mean_band_psnr(decoded: np.ndarray, target: np.ndarray, valid: Optional[np.n
 class _Problem:
     """The cube as the encoder sees it: pixels × bands, no-data filled, KLT computed once."""
 
-    def __init__(self, target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray):
+    def __init__(self, target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray,
+                 coder: MapCoder):
         n, h, w = target.shape
         self.shape = (n, h, w)
+        self.coder = coder
         t = target.reshape(n, -1).T.astype(np.float64)  # pixels × bands, normalised
         if valid is not None:
             v = valid.reshape(n, -1).T
@@ -319,13 +200,14 @@ class _Problem:
         return self._left
 
     def maps_for(self, k: int) -> np.ndarray:
+        """The k leading components as H×W×k maps in code units: each shifted to start at 0,
+        all scaled by one factor to span at most [0, 65535]."""
         comps = self.y @ self.basis[:, :k]
         lo = comps.min(0)
         span = float((comps.max(0) - lo).max())
         scale = span / 65535.0 if span > 0 else 1.0
-        q = np.clip(np.rint((comps - lo) / scale), 0, 65535).astype(np.uint16)
         _, h, w = self.shape
-        return q.reshape(h, w, k)
+        return ((comps - lo) / scale).reshape(h, w, k)
 
 
 @dataclass
@@ -358,7 +240,7 @@ def _least_squares(a: np.ndarray, t: np.ndarray) -> np.ndarray:
 def _fit(p: _Problem, k: int, blob: bytes, finest: bool) -> _Fit:
     n, h, w = p.shape
     a = np.empty((h * w, k + 1))
-    codes = decode_maps(blob, h, w, np.zeros(k, np.uint16)) * _CODE_MID
+    codes = decode_maps(p.coder, blob, h, w, np.zeros(k, np.uint16)) * _CODE_MID
     centres = np.clip(np.rint(codes.mean(0)), 0, 65535).astype(np.uint16)
     a[:, :k] = (codes - centres) / _CODE_MID
     a[:, k] = 1.0
@@ -404,10 +286,9 @@ def _try_rank(p: _Problem, k: int, search: Search, budget: int,
               hint: Optional[dict] = None) -> Optional[Trial]:
     """Code rank ``k`` into ``budget`` bytes (SPEC + MAPS payloads); the best step of the
     search's ``rels``. ``hint`` carries what one rank teaches the next when the maps are aimed
-    (the quality found, the embeddings' bytes per value)."""
+    (the embeddings' bytes per value; the map coder remembers its own)."""
     n, h, w = p.shape
-    q = p.maps_for(k)
-    cache: dict[float, bytes] = {}  # the codestreams of q, shared by the rounds below
+    maps = p.maps_for(k)  # the coder keeps its encodes of these for the rounds below
     hint = {} if hint is None else hint
     window = search.window
     best: Optional[Trial] = None
@@ -421,17 +302,13 @@ def _try_rank(p: _Problem, k: int, search: Search, budget: int,
             room = budget - spec_len - margin
             if room < 64:
                 break
-            if search.aim:
-                blob, finest = encode_maps(q, room, cache=cache, window=window,
-                                           guess=hint.get("level"), tick=tick)
-            else:
-                blob, finest = encode_maps(q, room, cache=cache, tick=tick)
+            mc = p.coder.encode(maps, room, window=window if search.aim else None, tick=tick)
+            blob, finest = mc.data, mc.finest
             if not blob:
                 break
             fit = _fit(p, k, blob, finest)
             trial = _quantized(p, fit, rel)
             if search.aim:
-                hint["level"] = next(lv for lv, b in cache.items() if b is blob)
                 hint["per_value"] = (len(trial.spec) - 4 * (k + 1) - 17) / ((k + 1) * n)
             if window * budget <= trial.size <= budget or (finest and trial.size <= budget):
                 break
@@ -472,7 +349,7 @@ def predict_rank(p: _Problem, psnr_db: float) -> int:
 
 
 def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, budget: int,
-           search: Search, time_limit: Optional[float] = None,
+           search: Search, coder: MapCoder, time_limit: Optional[float] = None,
            on_trial: Optional[Callable[[Trial], None]] = None,
            on_progress: Optional[Callable[[SearchProgress], None]] = None) -> Trial:
     """Search ranks (and steps) for the best code of ``target`` (N×H×W in [0, 1]) whose SPEC +
@@ -496,7 +373,7 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
     if budget < 64:
         raise RateError("the rate is below what the smallest low-rank code needs "
                         f"(about {min_bytes(n)} bytes for the embeddings and maps)")
-    p = _Problem(target, valid, np.asarray(scales, np.float64))
+    p = _Problem(target, valid, np.asarray(scales, np.float64), coder)
     top = min(n, h * w, MAX_RANK)
     cands = sorted({min(r, top) for r in search.ranks})
     bpppb = budget * 8 / (n * h * w)

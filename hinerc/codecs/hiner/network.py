@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from hinerc.format.header import ModelConfig
+from hinerc.codecs.hiner.config import ModelConfig
 
 
 def normalised_coordinate(coords: np.ndarray) -> np.ndarray:

@@ -1,0 +1,162 @@
+"""The low-rank codec (``--arch lowrank``, the default): k shared maps mixed per band.
+
+    model.py       the KLT maps, the embeddings fitted to the decoded maps, the rank search
+    sections.py    MODL, SPEC and MAPS: what a file stores
+    presets.py     effort levels
+    mapcoders/     how the maps become bytes (JPEG 2000, ...), one interface
+
+Numpy and the map coder's library only: no torch.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+import numpy as np
+
+from hinerc.codecs.base import Codec, EncodedModel, EncodeJob, Parsed
+from hinerc.codecs.lowrank import mapcoders
+from hinerc.codecs.lowrank.presets import EFFORTS, Preset
+from hinerc.codecs.lowrank.sections import (LowRankCode, LowRankConfig, pack_embeddings,
+                                            unpack_embeddings)
+from hinerc.errors import CorruptFileError, RateError
+from hinerc.format.container import json_bytes
+from hinerc.format.header import EncodeReport, HnrHeader
+from hinerc.progress import Progress
+
+#: The MODL payload is sized for the largest rank before the search (the rank is not known).
+_SIZING_RANK = 255
+
+
+class LowRankCodec(Codec):
+    name = "lowrank"
+    summary = ("band embeddings mixing a few feature maps (the cube's principal components), "
+               "the maps coded by a map coder (JPEG 2000)")
+    sections = ("SPEC", "MAPS")
+    payload_sections = ("SPEC", "MAPS")
+    default_tile = 512  # one basis for more pixels is better, and it stays cheap
+    efforts = EFFORTS
+    format_doc = """\
+**MODL**: `{"arch": "lowrank", "rank": k, "maps": NAME}`, k a JSON integer, 0 ≤ k ≤ min(255,
+n_coded, H·W); `maps` names the map coder of MAPS (below) and is left out for `"jpeg2000"`
+(which is also what every file of 1.1 and 1.2 holds). The N = n_coded coded bands are
+
+    y_b(x, y) = float32( clip( Σ_{j<k} E[j, b] · m_j(x, y) + E[k, b], 0, 1 ) )
+
+computed in float64 and rounded to float32 (round to nearest even) before BAND's offset and
+scale are applied (in float64), with k feature maps `m_j = (d_j − c_j) / 32767.5`, `d_j` the
+j-th decoded map of MAPS in code units (float64) and `c_j` its centre (SPEC), and the (k+1)×N
+embedding matrix `E[j, b] = float64(step_j) · W[j, b]` from SPEC. For k = 0, `y_b = E[0, b]`.
+The encoder takes the maps from a KLT over the bands and fits E to the decoded maps by least
+squares; a decoder needs none of that.
+
+**SPEC**: low-rank embeddings.
+
+| size | field |
+|---|---|
+| 1 | `w`: byte width of the integers below, 1, 2 or 4 |
+| 2·k | map centres `c_j` (u16) |
+| 4·(k+1) | dequantization steps `step_j` (float32, finite, ≥ 0); row k is the band offset |
+| rest | one raw LZMA2 stream (xz filter `LZMA2`, preset 9, dictionary 1 MiB, no container) |
+
+The stream inflates to exactly (k+1)·N·`w` bytes: the (k+1)×N integer matrix W, row by row,
+each row stored as its differences along the bands (`D[j, 0] = W[j, 0]`, `D[j, b] = W[j, b] −
+W[j, b−1]`) in little-endian signed `w`-byte integers. An embedding row is a smooth spectrum, so
+the differences are small. The encoder chooses `step_j` inversely proportional to the energy of
+map j (every row's quantization error then costs about the same in the cube).
+
+**MAPS**: the k maps of H × W, coded by the map coder MODL names; empty when k = 0."""
+
+    # ------------------------------------------------------------------------- encode
+    def encode(self, job: EncodeJob) -> EncodedModel:
+        from hinerc.codecs.lowrank import model
+
+        preset: Preset = job.preset
+        prep, h, w, n = job.prep, job.height, job.width, job.n_coded
+        coder = mapcoders.get(preset.maps)()
+        saturated = False
+        if n == 0:
+            code = model.constant_code(prep.target)
+        else:
+            sizing = LowRankConfig(rank=_SIZING_RANK, maps=coder.name).to_dict()
+            room = job.budget.room - len(json_bytes(sizing))
+
+            def on_trial(t: Any) -> None:
+                job.progress(Progress(0, 0, note=f"rank {t.rank}: {t.psnr_db:.2f} dB "
+                                      f"({t.size:,} bytes of maps and embeddings)"))
+
+            def on_progress(s: Any) -> None:
+                info = f"best {s.best_psnr_db:.2f} dB" if s.best_psnr_db is not None else ""
+                job.progress(Progress(s.done, s.total, f"rank {s.rank}" if s.rank
+                                      else "rank search", info))
+
+            try:
+                best = model.encode(prep.target, prep.valid, prep.table.scales[prep.table.coded],
+                                    int(room), preset.search, coder, job.time_limit, on_trial,
+                                    on_progress)
+            except RateError:
+                need = job.budget.fixed_bytes + model.min_bytes(n)
+                raise RateError(f"{job.budget.bpppb(job.budget.file_bytes):.4g} bpppb is below "
+                                f"what this cube can reach: the side information and the "
+                                f"smallest model need about {job.budget.bpppb(need):.4f} bpppb"
+                                ) from None
+            code = best.code
+            saturated = best.finest and best.size < (1 - job.budget.tolerance) * room
+            if job.report is not None:
+                job.report.extra["rank"] = code.rank
+        cfg = LowRankConfig(rank=code.rank, maps=coder.name)
+        spec = pack_embeddings(code.centres, code.steps, code.weights)
+        sections = {"SPEC": spec, "MAPS": code.maps}
+        # decode exactly what will be written, as decompress will
+        job.stage("decoding to measure quality")
+        decoded = self.decode(self.parse(cfg.to_dict(), sections, _header(h, w, n)),
+                              _header(h, w, n), "cpu")
+        return EncodedModel(cfg.to_dict(), sections, decoded, cfg.stored_values(n),
+                            saturated=saturated)
+
+    # ------------------------------------------------------------------------- decode
+    def parse(self, model: dict[str, Any], sections: Mapping[str, bytes], header: HnrHeader
+              ) -> tuple[LowRankConfig, LowRankCode, mapcoders.MapCoder]:
+        cfg = LowRankConfig.from_dict(model, header.n_coded, header.height, header.width)
+        for tag in self.sections:
+            if tag not in sections:
+                raise CorruptFileError(f"missing section {tag}")
+        coder = mapcoders.get(cfg.maps)()
+        centres, steps, weights = unpack_embeddings(sections["SPEC"], cfg.rank, header.n_coded)
+        maps = sections["MAPS"]
+        if cfg.rank == 0:
+            if maps:
+                raise CorruptFileError("MAPS section holds data for a rank-0 model")
+        else:
+            coder.check(maps, header.height, header.width, cfg.rank)
+        return cfg, LowRankCode(cfg.rank, centres, steps, weights, maps), coder
+
+    def decode(self, content: Any, header: HnrHeader, device: str) -> np.ndarray:
+        from hinerc.codecs.lowrank.model import reconstruct
+
+        _, code, coder = content
+        return reconstruct(code, coder, header.height, header.width, header.n_coded)
+
+    def stored_values(self, content: Any, header: HnrHeader) -> int:
+        return content[0].stored_values(header.n_coded)
+
+    def describe(self, parts: list[Parsed], sizes: Mapping[str, int],
+                 report: Optional[EncodeReport]) -> dict[str, Any]:
+        cfg, _, coder = parts[0].content
+        tiles = len(parts)
+        first = "first tile: " if tiles > 1 else ""
+        over = f" in {tiles} tiles" if tiles > 1 else ""
+        values = sum(self.stored_values(p.content, p.header) for p in parts)
+        summary = (f"lowrank, {first}{cfg.rank} feature maps ({_coder_title(coder.name)}, "
+                   f"{sizes.get('MAPS', 0):,} bytes{over}) mixed by per-band embeddings "
+                   f"({values:,} values, {sizes.get('SPEC', 0):,} bytes{over})")
+        return {"summary": summary, "rank": cfg.rank, "map_coder": coder.name}
+
+
+def _coder_title(name: str) -> str:
+    return {"jpeg2000": "JPEG 2000"}.get(name, name)
+
+
+def _header(h: int, w: int, n: int) -> HnrHeader:
+    """A header with the geometry the codec's parse and decode need (encode side)."""
+    return HnrHeader(h, w, max(n, 1), "float32", n, 4)

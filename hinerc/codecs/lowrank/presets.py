@@ -1,0 +1,41 @@
+"""Effort presets of the low-rank codec (``--effort 1..9``, as ``cjxl -e``).
+
+A level sets where the rank search starts, how many ranks it may code, how long it goes on
+past the best one (patience), how closely each rank's maps are fitted to the bytes and the
+embedding quantization steps it compares: each level is at least as fast as the next
+(``benchmarks/results/speed.md``). Level 5 is the default.
+
+The quick levels (1–4) start from the rank the KLT spectrum predicts from a first code and aim
+each rank's maps into a byte window in a few encodes; 1 and 2 code at most two and three
+ranks. 5 fits the maps to the last byte from the rate's usual rank; 6–9 look further past the
+best rank, and 7–9 also compare embedding steps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hinerc.codecs.lowrank.model import RANKS, Search
+
+
+@dataclass(frozen=True)
+class Preset:
+    """One effort level: the rank search, and the map coder (its name in the registry of
+    :mod:`hinerc.codecs.lowrank.mapcoders`)."""
+
+    search: Search
+    maps: str = "jpeg2000"
+
+
+_QUICK = dict(aim=True, predict=True)
+EFFORTS: dict[int, Preset] = {
+    1: Preset(Search(RANKS, patience=1, max_ranks=2, window=0.975, **_QUICK)),
+    2: Preset(Search(RANKS, patience=1, max_ranks=3, window=0.98, **_QUICK)),
+    3: Preset(Search(RANKS, patience=1, **_QUICK)),
+    4: Preset(Search(RANKS, patience=2, **_QUICK)),
+    5: Preset(Search(RANKS, patience=2)),
+    6: Preset(Search(RANKS, patience=3)),
+    7: Preset(Search(RANKS, (0.0005, 0.001), patience=3)),
+    8: Preset(Search(RANKS, (0.0005, 0.001), patience=4)),
+    9: Preset(Search(RANKS, (0.0005, 0.001, 0.002), patience=4)),
+}

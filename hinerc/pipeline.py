@@ -1,0 +1,358 @@
+"""The codec engine: a cube into the bytes of a ``.hnr`` of the asked size, and back.
+
+Data flows one way, the same for every codec (:mod:`hinerc.codecs`)::
+
+    cube ─► tiles (when larger than --tile) ─► per tile: prepare bands ─► codec.encode into
+      its share of the bytes ─► restore what the codec decodes ─► quality (window by window)
+      ─► frame the sections ─► check the rate and that the bytes parse ─► bytes
+
+    bytes ─► container (CRCs, common sections) ─► codec.parse (its sections) ─► codec.decode
+      ─► restore bands, dtype, no-data ─► cube
+
+Tiling, the rate landing, the quality figures and the check of what is written live here
+once; a codec only fits its model into a :class:`~hinerc.codecs.base.Budget`. Tiles may be
+encoded in parallel in the one process pool (:mod:`hinerc.parallel`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from hinerc import __version__, codecs, parallel, ratecontrol
+from hinerc.bands import nodata_mask, prepare, restore, samples_nodata
+from hinerc.codecs.base import Budget, Codec, EncodedModel, EncodeJob, Parsed
+from hinerc.devices import checked_device, resolve_device
+from hinerc.errors import CorruptFileError, HinercWarning, InputError, RateError
+from hinerc.format import container, tiles
+from hinerc.format.container import HnrFile, json_bytes, meta_bytes, plain_order
+from hinerc.format.header import (FLAG_NO_RESAMPLE, FLAG_NODATA, FLAG_TILED, EncodeReport,
+                                  HnrHeader)
+from hinerc.format.mask import decode_mask, encode_mask
+from hinerc.io import Cube
+from hinerc.metrics import Quality, QualityAccumulator
+from hinerc.progress import Progress
+from hinerc.settings import EncodeSettings
+
+#: Full-length placeholders of the report's measured figures: the report is sized before the
+#: encode (its bytes are part of the rate) and filled at the end (a few bytes of difference,
+#: well inside the rate tolerance).
+_PLACEHOLDERS = dict(psnr_db=99.999, encode_seconds=9999.9, worst_band_psnr_db=99.9999,
+                     sam_deg=99.9999, max_abs_error=1.23456e-05)
+
+
+@dataclass
+class Encoded:
+    """One cube encoded: the file's bytes and what was measured on them."""
+
+    data: bytes
+    quality: Quality
+    seconds: float
+    device: str
+    model_values: int
+    epochs: int
+    codec: str
+
+
+@dataclass
+class _Part:
+    """One plain file of an encode (the whole cube, or one tile)."""
+
+    file: HnrFile  # its report is filled in at the end (a tile's stays empty)
+    restored: Optional[np.ndarray]  # H×W×C samples as decoded from the file
+    values: int
+    saturated: bool
+    n_coded: int
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data(self) -> bytes:
+        return container.to_bytes(self.file)
+
+
+# ----------------------------------------------------------------------------- encoding
+def encode(cube: Cube, settings: EncodeSettings,
+           progress: Optional[Callable[[Progress], None]] = None,
+           stage: Optional[Callable[[str], None]] = None) -> Encoded:
+    """The bytes of ``cube`` at ``settings.bpppb`` (±3%), checked to parse, with its quality.
+
+    Raises:
+        RateError: the rate cannot be reached; InputError: the device is not there.
+    """
+    t_start = time.perf_counter()
+    progress = progress or (lambda p: None)
+    stage = stage or (lambda s: None)
+    codec = settings.codec
+    if codec.uses_device:
+        device = resolve_device(settings.device)
+    else:  # it runs on the CPU; a CUDA device named anyway must still exist
+        checked_device(settings.device)
+        device = "cpu"
+    preset = settings.preset()
+    h, w, c = cube.shape
+    samples = h * w * c
+    budget = ratecontrol.target_bytes(settings.bpppb, samples)
+    report = EncodeReport(device=device, epochs=codec.report_epochs(preset), seed=settings.seed,
+                          hinerc_version=__version__,
+                          source_bits_per_sample=cube.dtype.itemsize * 8, worst_band=c,
+                          **_PLACEHOLDERS)
+    meta = cube.metadata_dict()
+    acc = QualityAccumulator(c)
+    tile = settings.tile_size
+    flags = ((FLAG_NODATA if cube.nodata is not None else 0)
+             | (0 if settings.resample else FLAG_NO_RESAMPLE))
+    if h <= tile and w <= tile:
+        part = _encode_plain(cube, codec, budget, meta, report, flags, preset, settings, device,
+                             settings.time_limit, progress, stage)
+        acc.add(cube.data, part.restored, nodata_mask(cube))
+        parts = [part]
+
+        def assemble() -> bytes:
+            return part.data  # with the report, filled in below
+    else:
+        rects = tiles.grid(h, w, tile)
+        header = HnrHeader(h, w, c, cube.dtype.name, 0, 4, FLAG_TILED | flags)
+        outer = (container.PREAMBLE_SIZE + 12 * len(container.TILED_ORDER)
+                 + len(header.to_bytes()) + len(meta_bytes(meta))
+                 + len(json_bytes(report.to_dict())) + 4 + 20 * len(rects))
+        blobs: list[tuple[tiles.TileRect, bytes]] = []
+        parts = []
+        for rect, part in _encode_tiles(cube, rects, codec, budget - outer, preset, settings,
+                                        device, progress, stage):
+            window = cube.data[rect.window()]
+            acc.add(window, part.restored, samples_nodata(window, cube.nodata))
+            blobs.append((rect, part.data))
+            part.restored = None  # the window is measured: no need to keep it
+            parts.append(part)
+
+        def assemble() -> bytes:
+            return container.to_bytes_tiled(header, meta, tiles.encode_tiles(blobs), report)
+
+    quality = acc.result()
+    _fill_report(report, quality, t_start, codec, parts)
+    blob = assemble()
+    _check_rate(blob, budget, samples, settings.bpppb, parts)
+    load(blob)  # the file must pass the reader's own checks, the codec's included
+    return Encoded(blob, quality, report.encode_seconds, device,
+                   sum(p.values for p in parts), report.epochs or 0, codec.name)
+
+
+def _encode_plain(cube: Cube, codec: Codec, budget_bytes: float, meta: dict,
+                  report: Optional[EncodeReport], flags: int, preset: Any,
+                  settings: EncodeSettings, device: str, time_limit: Optional[float],
+                  progress: Callable[[Progress], None], stage: Callable[[str], None]) -> _Part:
+    """One plain file of ``cube`` in ``budget_bytes`` (the codec lands it within ±3%)."""
+    h, w, c = cube.shape
+    prep = prepare(cube)
+    n_coded = int(prep.coords.size)
+    mask = encode_mask(prep.nodata_mask)
+    header = HnrHeader(h, w, c, cube.dtype.name, n_coded, prep.param_bytes, flags)
+    band_bytes = prep.table.to_bytes(prep.param_bytes)
+    fixed = (container.PREAMBLE_SIZE + 12 * len(plain_order(codec.sections))
+             + len(header.to_bytes()) + len(meta_bytes(meta)) + len(band_bytes) + len(mask)
+             + len(json_bytes(report.to_dict() if report is not None else {})))
+    job = EncodeJob(prep, h, w, Budget(budget_bytes, fixed, h * w * c, ratecontrol.TOLERANCE),
+                    preset, settings.seed, device, time_limit, progress, stage, report)
+    model: EncodedModel = codec.encode(job)
+    missing = [t for t in codec.sections if t not in model.sections]
+    if missing or set(model.sections) - set(codec.sections):
+        raise RuntimeError(f"codec {codec.name} wrote sections {list(model.sections)}, "
+                           f"declared {list(codec.sections)}")
+    f = HnrFile(header, meta, prep.table, model.model,
+                {t: model.sections[t] for t in codec.sections}, mask, report)
+    restored = restore(prep.table, model.decoded, prep.nodata_mask, cube.dtype.name,
+                       cube.nodata, h, w)
+    return _Part(f, restored, model.values, model.saturated, n_coded, dict(model.facts))
+
+
+def _tile_cube(cube: Cube, rect: tiles.TileRect) -> Cube:
+    return Cube(np.ascontiguousarray(cube.data[rect.window()]),
+                wavelengths_nm=cube.wavelengths_nm, nodata=cube.nodata)
+
+
+def _encode_tile(args: tuple, progress: Callable[[Progress], None],
+                 stage: Callable[[str], None]) -> _Part:
+    """One tile as a plain file: its own metadata is only the no-data value, its report empty."""
+    sub, codec_name, budget, preset, settings, device, time_limit = args
+    return _encode_plain(sub, codecs.get(codec_name), budget, {"nodata": sub.nodata}, None,
+                         FLAG_NODATA if sub.nodata is not None else 0, preset, settings, device,
+                         time_limit, progress, stage)
+
+
+def _tile_job(args: tuple) -> _Part:
+    """:func:`_encode_tile` in a worker process (module level: it is pickled); it reports
+    nothing on the way."""
+    quiet = lambda *a: None  # noqa: E731
+    return _encode_tile(args, quiet, quiet)
+
+
+def _encode_tiles(cube: Cube, rects: list[tiles.TileRect], codec: Codec, room: float,
+                  preset: Any, settings: EncodeSettings, device: str,
+                  progress: Callable[[Progress], None], stage: Callable[[str], None]):
+    """Yield ``(rect, part)`` in tile order; each tile gets its share of ``room`` bytes (and of
+    the time limit) by its samples. ``settings.jobs`` tiles at once, each in its own process,
+    at most that many in flight (memory stays bounded by ``jobs`` tiles)."""
+    h, w, c = cube.shape
+    n = len(rects)
+
+    def args(rect: tiles.TileRect) -> tuple:
+        share = rect.height * rect.width / (h * w)
+        limit = settings.time_limit * share if settings.time_limit else None
+        return (_tile_cube(cube, rect), codec.name, room * share, preset, settings, device,
+                limit)
+
+    def where(i: int, r: tiles.TileRect) -> str:
+        return (f"tile {i + 1}/{n}: rows {r.top}–{r.top + r.height - 1}, "
+                f"columns {r.left}–{r.left + r.width - 1}")
+
+    if settings.jobs <= 1 or n == 1:
+        for i, rect in enumerate(rects):
+            stage(where(i, rect))
+            yield rect, _encode_tile(args(rect), lambda p, i=i: progress(p.in_tile(i, n)), stage)
+        return
+    stage(f"fitting {n} tiles, {settings.jobs} at a time")
+    ready: dict[int, Any] = {}
+    order: list[tuple[tiles.TileRect, _Part]] = []
+    state = {"next": 0, "done": 0}
+
+    def on_result(i: int, result: Any) -> None:
+        if isinstance(result, BaseException):
+            raise result
+        ready[i] = result
+        state["done"] += 1
+        progress(Progress(float(state["done"]), float(n), f"tile {state['done']}/{n}"))
+        while state["next"] in ready:  # in tile order: the quality sums stay the same
+            k = state["next"]
+            order.append((rects[k], ready.pop(k)))
+            state["next"] += 1
+
+    parallel.run(_tile_job, (args(r) for r in rects), settings.jobs, on_result,
+                 in_flight=settings.jobs)
+    yield from order
+
+
+def _fill_report(report: EncodeReport, q: Quality, t_start: float, codec: Codec,
+                 parts: list[_Part]) -> None:
+    report.psnr_db = round(q.psnr_db, 4) if math.isfinite(q.psnr_db) else None
+    report.worst_band_psnr_db = _round(q.worst_band_psnr_db, 4)
+    report.worst_band = q.worst_band if report.worst_band_psnr_db is not None else None
+    report.sam_deg = _round(q.sam_deg, 4)
+    report.max_abs_error = _sig6(q.max_abs_error)
+    report.encode_seconds = round(time.perf_counter() - t_start, 2)
+    if codec.trains:
+        report.epochs = min((p.facts.get("epochs", report.epochs) for p in parts),
+                            default=report.epochs)
+    else:
+        report.epochs = 0
+
+
+def _check_rate(blob: bytes, budget: float, samples: int, bpppb: float,
+                parts: list[_Part]) -> None:
+    """Never a file that misses the rate. A cube whose every band is constant or no-data has
+    nothing to spend bytes on, nor a model at its finest precision: its file may be smaller,
+    never larger."""
+    n_coded = sum(p.n_coded for p in parts)
+    saturated = any(p.saturated for p in parts)
+    tol = ratecontrol.TOLERANCE
+    low = (1 - tol) * budget if n_coded and not saturated else 0
+    if saturated and n_coded and len(blob) < (1 - tol) * budget:
+        warnings.warn(f"the model is at its finest precision at {len(blob) * 8 / samples:.4f} "
+                      f"bpppb: the file is smaller than the {bpppb:g} bpppb asked",
+                      HinercWarning, stacklevel=3)
+    if not n_coded and len(blob) > (1 + tol) * budget:
+        raise RateError(f"{bpppb:g} bpppb is below what this cube can reach: its smallest file "
+                        f"is {len(blob) * 8 / samples:.4f} bpppb")
+    if not low <= len(blob) <= (1 + tol) * budget:
+        raise RateError(f"could not land {bpppb:g} bpppb: the file would be "
+                        f"{len(blob) * 8 / samples:.4f} bpppb")
+
+
+def _round(x: Optional[float], digits: int) -> Optional[float]:
+    """``x`` rounded; ``None`` for ``None``, NaN and infinities (JSON has none)."""
+    return round(x, digits) if x is not None and math.isfinite(x) else None
+
+
+def _sig6(x: Optional[float]) -> Optional[float]:
+    """``x`` to 6 significant digits (errors in original units have any magnitude)."""
+    return float(f"{x:.6g}") if x is not None and math.isfinite(x) else None
+
+
+# ----------------------------------------------------------------------------- reading
+@dataclass
+class Loaded:
+    """A parsed ``.hnr``: the container, and each plain file's codec and parsed model."""
+
+    file: HnrFile
+    parts: list[Parsed]  # one per plain file: the file itself, or each tile in order
+    codec: Codec
+
+    @property
+    def rects(self) -> list[tiles.TileRect]:
+        f = self.file
+        if f.tiles:
+            return [r for r, _ in f.tiles]
+        return [tiles.TileRect(0, 0, f.header.height, f.header.width)]
+
+
+def load(data: bytes) -> Loaded:
+    """Parse a whole ``.hnr``: the container's checks, then each plain file's codec's."""
+    f = container.from_bytes(data)
+    return loaded(f)
+
+
+def loaded(f: HnrFile) -> Loaded:
+    """:func:`load` of a file the container already parsed."""
+    parts: list[Parsed] = []
+    codec: Optional[Codec] = None
+    for sub in f.plain():
+        c = codecs.for_file(sub.codec)
+        if codec is not None and c is not codec:
+            raise CorruptFileError("the tiles of the file use different models")
+        codec = c
+        parts.append(Parsed(sub.header, sub.model, sub.sections,
+                            c.parse(sub.model, sub.sections, sub.header)))
+    assert codec is not None
+    return Loaded(f, parts, codec)
+
+
+def read(path: Any) -> Loaded:
+    """:func:`load` of a file; every problem is a one-line :class:`CorruptFileError`."""
+    f = container.read_file(path)
+    try:
+        return loaded(f)
+    except CorruptFileError as exc:
+        raise CorruptFileError(f"{path}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------- decoding
+def decode_part(ld: Loaded, index: int, device: str = "cpu") -> np.ndarray:
+    """The H×W×C samples of plain file ``index`` (the whole cube, or tile ``index``)."""
+    sub = ld.file.plain()[index]
+    part = ld.parts[index]
+    hd = sub.header
+    dev = resolve_device(device) if ld.codec.uses_device else "cpu"
+    decoded = ld.codec.decode(part.content, hd, dev)
+    n_mask = int((sub.bands.kinds != 2).sum())
+    mask = decode_mask(sub.mask, (hd.height, hd.width, n_mask))
+    return restore(sub.bands, decoded, mask, hd.dtype, ld.file.meta.get("nodata"), hd.height,
+                   hd.width)
+
+
+def decode(ld: Loaded, device: str = "cpu") -> Cube:
+    """The cube of a parsed file, in its original dtype and metadata."""
+    hd = ld.file.header
+    if ld.file.tiles:
+        data = np.empty((hd.height, hd.width, hd.bands), dtype=hd.dtype)
+        for i, rect in enumerate(ld.rects):
+            data[rect.window()] = decode_part(ld, i, device)
+    else:
+        data = decode_part(ld, 0, device)
+    try:
+        return Cube.from_metadata(data, ld.file.meta)
+    except InputError as exc:
+        raise CorruptFileError(f"invalid metadata: {exc}") from exc
