@@ -28,12 +28,42 @@ def tiny_cube() -> Cube:
     return make_cube()
 
 
+#: How each codec writes the shared tiny file (quick settings; the behaviour tested is common).
+CODEC_ARGS = {"lowrank": {}, "hiner": {"epochs": 2}}
+
+
 @pytest.fixture(scope="session")
-def tiny_hnr(tmp_path_factory) -> Path:
+def hnr_of(tmp_path_factory):
+    """``hnr_of(arch)``: a tiny .hnr of ``make_cube()`` at 4 bpppb written by that codec."""
     import hinerc
-    path = tmp_path_factory.mktemp("hnr") / "tiny.hnr"
-    hinerc.compress(make_cube(), path, bpppb=4.0, arch="hiner", epochs=2, seed=0)
-    return path
+    made: dict[str, Path] = {}
+
+    def make(arch: str) -> Path:
+        if arch not in made:
+            path = tmp_path_factory.mktemp("hnr") / f"tiny_{arch}.hnr"
+            hinerc.compress(make_cube(), path, bpppb=4.0, arch=arch, seed=0,
+                            **CODEC_ARGS.get(arch, {}))
+            made[arch] = path
+        return made[arch]
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_hnr(hnr_of) -> Path:
+    """The default codec's tiny file."""
+    return hnr_of("lowrank")
+
+
+@pytest.fixture(scope="session")
+def tiny_hiner_hnr(hnr_of) -> Path:
+    """The published network's tiny file."""
+    return hnr_of("hiner")
+
+
+@pytest.fixture(params=sorted(CODEC_ARGS))
+def any_hnr(request, hnr_of) -> Path:
+    """The tiny file of each codec in turn (for behaviour every codec shares)."""
+    return hnr_of(request.param)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 
 import hinerc
 from hinerc.cli import cli
-from hinerc.nn.presets import EFFORTS
+from hinerc.codecs.hiner.presets import EFFORTS
 
 from conftest import make_cube
 
@@ -68,10 +68,11 @@ def _work(monkeypatch, cube, rate, level):
         return real(data, *args, **kwargs)
 
     monkeypatch.setattr(imagecodecs, "jpeg2k_encode", counted)
-    stages = []
-    res = hinerc.compress(cube, None, bpppb=rate, effort=level, on_stage=stages.append)
+    notes = []
+    res = hinerc.compress(cube, None, bpppb=rate, effort=level,
+                          progress=lambda p: p.note and notes.append(p.note))
     monkeypatch.setattr(imagecodecs, "jpeg2k_encode", real)
-    return sum(s.startswith("rank ") for s in stages), count["maps"], res
+    return sum(s.startswith("rank ") for s in notes), count["maps"], res
 
 
 @pytest.fixture(scope="module")

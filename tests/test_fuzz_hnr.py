@@ -8,11 +8,11 @@ mutually consistent but whose decoder geometry is absurd.
 
 For every case:
 
-* ``container.from_bytes`` parses or raises :class:`FormatError`, nothing else, in bounded time
-  and memory;
+* the reader (``pipeline.load``: the container, then the codec's sections) parses or raises
+  :class:`FormatError`, nothing else, in bounded time and memory;
 * ``hinerc info`` and ``hinerc decompress`` exit 1 with exactly one ``hinerc: error:`` line on
   stderr and leave no output behind, or exit 0 when the file is genuinely valid (``info`` exits 0
-  exactly when the container accepts the file; a decoded cube has the declared shape and type);
+  exactly when the reader accepts the file; a decoded cube has the declared shape and type);
 * no case takes more than a few seconds, and none raises the process's peak memory by more than
   a bounded amount (the decoder may only allocate in proportion to the declared cube).
 """
@@ -41,12 +41,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import hinerc
+from hinerc import codecs, pipeline
 from hinerc.cli import cli
+from hinerc.codecs.hiner.payload import encode_payload, quantize_all
 from hinerc.errors import FormatError
 from hinerc.format import container
-from hinerc.format.container import SECTION_ORDER, SIGNATURE
+from hinerc.format.container import SIGNATURE, plain_order
 from hinerc.format.header import _HEAD_STRUCT, HnrHeader
-from hinerc.format.payload import encode_payload, quantize_all
 from hinerc.io import read_cube
 
 from conftest import make_cube
@@ -61,6 +62,9 @@ def fuzz(n: int) -> settings:
     return settings(FUZZ, max_examples=n)
 
 
+#: The sections of a plain file of the published network, and of the low-rank codec, in order.
+SECTION_ORDER = plain_order(codecs.get("hiner").sections)
+LOWRANK_ORDER = plain_order(codecs.get("lowrank").sections)
 PARSE_SECONDS = 10
 CLI_SECONDS = 30
 PARSE_PEAK_BYTES = 64 << 20
@@ -82,9 +86,15 @@ def work() -> Path:
 
 
 @pytest.fixture(scope="module")
-def base(tiny_hnr) -> bytes:
-    """A small valid file: 20×24×12 int16, no no-data."""
-    return Hnr(tiny_hnr.read_bytes())
+def base(tiny_hiner_hnr) -> bytes:
+    """A small valid file of the published network (most lies below are about its sections):
+    20×24×12 int16, no no-data."""
+    return Hnr(tiny_hiner_hnr.read_bytes())
+
+
+def payload_of(buf: bytes):
+    """The parsed QPRM/HUFF/DATA of a plain file of the published network."""
+    return pipeline.load(buf).parts[0].content[1]
 
 
 @pytest.fixture(scope="module")
@@ -183,12 +193,13 @@ def time_limit(seconds: float):
 
 
 def parses(buf: bytes) -> bool:
-    """True when the container accepts ``buf``; a FormatError means no; anything else fails."""
+    """True when the reader (container and codec) accepts ``buf``; a FormatError means no;
+    anything else fails."""
     tracemalloc.start()
     try:
         with time_limit(PARSE_SECONDS):
             try:
-                container.from_bytes(buf)
+                pipeline.load(buf)
                 ok = True
             except FormatError:
                 ok = False
@@ -605,7 +616,7 @@ def qprm(entries) -> bytes:
 @fuzz(40)
 @given(st.data())
 def test_qprm_lies(base, work, rss0, data):
-    f = container.from_bytes(base)
+    f = payload_of(base)
     entries = [[q.bits, q.mode, q.stream, list(q.mins), list(q.scales)] for q in f.quant]
     for _ in range(data.draw(st.integers(1, 3))):
         e = entries[data.draw(st.integers(0, len(entries) - 1))]
@@ -641,7 +652,7 @@ def table_bytes(lengths, n: int | None = None) -> bytes:
 @fuzz(40)
 @given(st.data())
 def test_huff_lies(base, work, rss0, data):
-    f = container.from_bytes(base)
+    f = payload_of(base)
     tables = [t.to_bytes() for t in f.tables]
     i = data.draw(st.integers(0, len(tables) - 1))
     lengths = f.tables[i].lengths.copy()
@@ -701,7 +712,7 @@ def data_section(streams, count: int | None = None) -> bytes:
 @fuzz(40)
 @given(st.data())
 def test_data_lies(base, work, rss0, data):
-    f = container.from_bytes(base)
+    f = payload_of(base)
     streams = [[s.table, s.count, s.data, None] for s in f.streams]
     s = streams[data.draw(st.integers(0, len(streams) - 1))]
     kind = data.draw(st.sampled_from(["table", "count", "length", "bytes", "garbage",
@@ -762,7 +773,7 @@ def coherent(base: bytes, model: dict, modl: bytes | None = None, seed: int = 0,
              bits: int = 8) -> bytes:
     """A file whose MODL, QPRM, HUFF and DATA all agree with ``model`` (ints), so that only
     the container's own limits (and the decoder) stand between it and a decode."""
-    from hinerc.format.header import ModelConfig
+    from hinerc.codecs.hiner.config import ModelConfig
     f = container.from_bytes(base)
     hd = head or f.header
     names = {k: v for k, v in model.items() if k in ModelConfig.__dataclass_fields__}
@@ -964,7 +975,7 @@ def base_lowrank(tmp_path_factory) -> bytes:
 
 def test_lowrank_base_is_valid(base_lowrank, work, rss0):
     assert check(base_lowrank, work, rss0, decompress=True)
-    assert set(sections_of(base_lowrank)) == set(container.LOWRANK_ORDER)
+    assert set(sections_of(base_lowrank)) == set(LOWRANK_ORDER)
 
 
 def test_lowrank_truncation_at_every_boundary(base_lowrank, work, rss0):
@@ -996,7 +1007,7 @@ def test_lowrank_well_formed_lies(base_lowrank, base, work, rss0):
     """Consistent framing, hostile content: each is refused with one line, nothing written."""
     import imagecodecs
 
-    from hinerc.format.lowrank import pack_embeddings, unpack_embeddings
+    from hinerc.codecs.lowrank.sections import pack_embeddings, unpack_embeddings
 
     sec = sections_of(base_lowrank)
     hd = HnrHeader.from_bytes(sec["HEAD"])

@@ -31,7 +31,7 @@ def _with_report(buf: bytes, edit) -> bytes:
     d = json.loads(zlib.decompress(sec["RPRT"]))
     edit(d)
     sec["RPRT"] = container.json_bytes(d)
-    return container._frame(sec, container.LOWRANK_ORDER)
+    return container._frame(sec, tuple(sec))
 
 
 @pytest.fixture(scope="module")

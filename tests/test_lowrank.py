@@ -1,23 +1,26 @@
-"""The default low-rank model: its SPEC/MAPS storage, its rank search, rate and effort."""
+"""The default low-rank codec: its SPEC storage, its rank search, rate, effort and progress
+(the map coders have their own tests: ``test_mapcoder_jpeg2000.py``)."""
 
 from __future__ import annotations
 
 import lzma
 import struct
 import warnings
+from dataclasses import astuple
 
 import numpy as np
 import pytest
 
 import hinerc
-from hinerc import lowrank
 from hinerc.cli import cli
+from hinerc.codecs.lowrank import model as lowrank
+from hinerc.codecs.lowrank.mapcoders.jpeg2000 import Jpeg2000MapCoder
+from hinerc.codecs.lowrank.presets import EFFORTS
+from hinerc.codecs.lowrank.sections import pack_embeddings, unpack_embeddings
 from hinerc.errors import CorruptFileError, HinercWarning, InputError
 from hinerc.format import container
-from hinerc.format.lowrank import check_maps, pack_embeddings, unpack_embeddings
 from hinerc.io import read_cube
 from hinerc.metrics import mean_psnr
-from hinerc.nn.presets import EFFORTS
 
 from conftest import SAMPLE_HDR, make_cube
 
@@ -59,22 +62,6 @@ def test_embeddings_unpack_refuses_lies():
             unpack_embeddings(buf, 2, 10)
     with pytest.raises(CorruptFileError):
         unpack_embeddings(good, 2, 11)  # more bands than stored
-
-
-def test_maps_checked_before_decoding():
-    q = np.random.default_rng(1).integers(0, 65535, (12, 10, 3)).astype(np.uint16)
-    blob, _ = lowrank.encode_maps(q, 10_000)
-    check_maps(blob, 3, 12, 10)
-    for args in [(2, 12, 10), (3, 10, 12), (3, 12, 11), (4, 12, 10)]:
-        with pytest.raises(CorruptFileError):
-            check_maps(blob, *args)
-    with pytest.raises(CorruptFileError):
-        check_maps(b"\x00" * 64, 3, 12, 10)
-    with pytest.raises(CorruptFileError):
-        check_maps(blob, 0, 12, 10)  # rank 0 stores no maps
-    eight_bit = lowrank.encode_maps(q.astype(np.uint8), 10_000)[0]
-    with pytest.raises(CorruptFileError):
-        check_maps(eight_bit, 3, 12, 10)
 
 
 # ------------------------------------------------------------------------------ end to end
@@ -140,7 +127,7 @@ def test_nodata_pixels_kept(tmp_path):
 
 # ------------------------------------------------------------------------------ search and effort
 def test_effort_levels_search_more():
-    searches = [EFFORTS[k].search() for k in sorted(EFFORTS)]
+    searches = [EFFORTS[k].search for k in sorted(EFFORTS)]
     for a, b in zip(searches, searches[1:]):
         assert set(a.ranks) <= set(b.ranks)
         assert a.patience <= b.patience
@@ -164,23 +151,29 @@ def test_highest_effort_at_least_as_good_as_lowest(sample):
     assert hi >= lo
 
 
-def _ranks_tried(stages):
-    return [int(s.split()[1].rstrip(":")) for s in stages if s.startswith("rank ")]
+def _ranks_tried(notes):
+    return [int(s.split()[1].rstrip(":")) for s in notes if s.startswith("rank ")]
+
+
+def _notes(events):
+    """The lines the search prints with --verbose (a rank each)."""
+    return [e.note for e in events if e.note]
 
 
 def test_time_limit_stops_the_search_after_one_rank(tmp_path, sample):
-    stages = []
+    events = []
     res = hinerc.compress(sample, tmp_path / "t.hnr", bpppb=0.25, effort=9, time_limit=1e-6,
-                          on_stage=stages.append)
-    ranks = _ranks_tried(stages)
+                          progress=events.append)
+    ranks = _ranks_tried(_notes(events))
     assert len(ranks) == 1
     assert hinerc.inspect(tmp_path / "t.hnr")["model_config"]["rank"] == ranks[0]
     assert _rate_ok(res, 0.25)
 
 
 def test_search_climbs_then_stops_past_the_best_rank(sample):
-    stages = []
-    res = hinerc.compress(sample, None, bpppb=0.5, effort=5, on_stage=stages.append)
+    events = []
+    res = hinerc.compress(sample, None, bpppb=0.5, effort=5, progress=events.append)
+    stages = _notes(events)
     ranks = _ranks_tried(stages)
     # the start is the candidate nearest first_rank of the rate left after the headers
     assert abs(np.log(ranks[0] / lowrank.first_rank(0.5))) < 0.3
@@ -189,7 +182,7 @@ def test_search_climbs_then_stops_past_the_best_rank(sample):
             if s.startswith("rank ")}
     best = max(psnr, key=psnr.get)
     assert res.psnr_db == pytest.approx(psnr[best], abs=0.05)  # after rounding to int16
-    assert len(ranks) >= 1 + EFFORTS[5].patience  # it looked past the best one
+    assert len(ranks) >= 1 + EFFORTS[5].search.patience  # it looked past the best one
 
 
 def test_finest_precision_warns_and_is_never_larger(tmp_path):
@@ -242,12 +235,13 @@ def test_bisection_cache_gives_the_same_codestream_with_fewer_encodes(monkeypatc
     y, x = np.mgrid[0:48, 0:40] / 48.0
     q = np.stack([np.sin(5 * x + i) * np.cos(3 * y) for i in range(3)], -1)
     q = np.clip(32768 + 20000 * q + rng.normal(0, 300, q.shape), 0, 65535).astype(np.uint16)
+    maps = q.astype(np.float64)
     calls = _count_j2k(monkeypatch)
-    plain = [lowrank.encode_maps(q, b) for b in (3000, 3100)]
+    plain = [Jpeg2000MapCoder().encode(maps, b) for b in (3000, 3100)]  # a coder each: no cache
     fresh = calls["n"] / 2  # encodes of one bisection
     calls["n"] = 0
-    cache: dict = {}
-    cached = [lowrank.encode_maps(q, b, cache=cache) for b in (3000, 3100)]
+    coder = Jpeg2000MapCoder()  # one coder, the same maps: it keeps its encodes
+    cached = [coder.encode(maps, b) for b in (3000, 3100)]
     assert cached == plain
     assert calls["n"] - fresh <= fresh / 2  # the second bisection shares the first's start
 
@@ -266,23 +260,24 @@ def test_least_squares_matches_lstsq_and_takes_degenerate_maps():
 
 # ------------------------------------------------------------------------------ progress
 def _search_events(events):
-    return [e for e in events if isinstance(e, lowrank.SearchProgress)]
+    return [e for e in events if e.total]
 
 
 def test_progress_counts_planned_work_and_ends_full():
     cube = make_cube(h=24, w=24, c=16)
-    events, stages = [], []
-    hinerc.compress(cube, None, bpppb=2.0, effort=5, progress=events.append,
-                    on_stage=stages.append)
+    events = []
+    hinerc.compress(cube, None, bpppb=2.0, effort=5, progress=events.append)
+    stages = _notes(events)
     ev = _search_events(events)
-    search = EFFORTS[5].search()
+    search = EFFORTS[5].search
     unit = search.steps_per_rank()
-    assert ev and len(ev) == len(events)
+    assert ev and len(ev) + len(stages) == len(events)
     assert ev[0].total == min(search.planned_ranks(), 16) * unit  # ranks to try × steps
     assert all(a.done <= b.done for a, b in zip(ev, ev[1:]))
     assert all(e.done <= e.total for e in ev)
     assert ev[-1].done == ev[-1].total == len(_ranks_tried(stages)) * unit
-    assert {e.rank for e in ev} == set(_ranks_tried(stages))
+    assert {int(e.label.split()[1]) for e in ev if e.label != "rank search"} \
+        == set(_ranks_tried(stages))
 
 
 def test_progress_of_a_tiled_scene_is_tiles_times_ranks():
@@ -290,12 +285,12 @@ def test_progress_of_a_tiled_scene_is_tiles_times_ranks():
     events = []
     hinerc.compress(cube, None, bpppb=4.0, effort=2, tile=12, progress=events.append)
     ev = _search_events(events)
-    search = EFFORTS[2].search()
-    unit = search.planned_ranks() * search.steps_per_rank()
-    assert {e.total for e in ev} == {4 * unit} and {e.tiles for e in ev} == {4}
-    assert [e.tile for e in ev] == sorted(e.tile for e in ev)
+    assert {e.total for e in ev} == {4.0}  # the scene's work: four tiles of one unit each
+    tiles = [int(e.label.split()[1].split("/")[0]) for e in ev]
+    assert tiles == sorted(tiles) and set(tiles) == {1, 2, 3, 4}
+    assert all(e.label.startswith(f"tile {t}/4, rank") for e, t in zip(ev, tiles))
     assert all(a.done <= b.done for a, b in zip(ev, ev[1:]))
-    assert ev[-1].done == 4 * unit
+    assert ev[-1].done == 4.0
 
 
 def test_cli_rank_lines_only_with_verbose(runner, tmp_path):
@@ -315,19 +310,20 @@ def test_cli_rank_lines_only_with_verbose(runner, tmp_path):
 
 def test_progress_bar_follows_the_search(capsys):
     from hinerc.cli import _TrainingProgress
+    from hinerc.progress import Progress
 
     with _TrainingProgress(enabled=True) as prog:
-        prog.update(lowrank.SearchProgress(3, 100, 16, 0))
+        prog.update(Progress(3, 100, "rank 16"))
         task = prog.progress.tasks[0]
         assert (task.completed, task.total, task.description) == (3, 100, "rank 16")
-        prog.update(lowrank.SearchProgress(40, 100, 24, 2, 46.5).in_tile(1, 4, 100))
+        prog.update(Progress(40, 100, "rank 24", "best 46.50 dB").in_tile(1, 4))
         task = prog.progress.tasks[0]
-        assert (task.completed, task.total) == (140, 400) and len(prog.progress.tasks) == 1
+        assert (task.completed, task.total) == (1.4, 4) and len(prog.progress.tasks) == 1
         assert task.description == "tile 2/4, rank 24" and task.fields["info"] == "best 46.50 dB"
-        prog.stage("rank 24: 46.50 dB (47,000 bytes of maps and embeddings)")
+        prog.update(Progress(0, 0, note="rank 24: 46.50 dB (47,000 bytes of maps and embeddings)"))
     assert capsys.readouterr().err == ""  # not a terminal: no bar, and no rank line
     with _TrainingProgress(enabled=False) as prog:
-        prog.update(lowrank.SearchProgress(3, 100, 16, 0))
+        prog.update(Progress(3, 100, "rank 16"))
         assert prog.progress is None
 
 
@@ -337,20 +333,23 @@ def test_aimed_maps_land_in_the_window_in_few_encodes(monkeypatch):
     y, x = np.mgrid[0:64, 0:48] / 64.0
     q = np.stack([np.sin(7 * x + i) * np.cos(5 * y - i) for i in range(4)], -1)
     q = np.clip(32768 + 20000 * q + rng.normal(0, 400, q.shape), 0, 65535).astype(np.uint16)
+    maps = q.astype(np.float64)
     calls = _count_j2k(monkeypatch)
     for budget in (2000, 6000, 15000):
         calls["n"] = 0
-        bisected, _ = lowrank.encode_maps(q, budget)
+        bisected = Jpeg2000MapCoder().encode(maps, budget).data
         bisections = calls["n"]
         calls["n"] = 0
-        aimed, finest = lowrank.encode_maps(q, budget, window=0.98)
+        aimed, finest = astuple(Jpeg2000MapCoder().encode(maps, budget, window=0.98))
         assert 0.98 * budget <= len(aimed) <= budget and not finest
         assert calls["n"] <= 7 < bisections
         assert len(aimed) <= len(bisected)
     calls["n"] = 0
-    top, finest = lowrank.encode_maps(q, 10 ** 7, window=0.98)  # more bytes than it can use
-    assert finest and top == lowrank.encode_maps(q, 10 ** 7)[0]
-    assert lowrank.encode_maps(q, 50, window=0.98) == (b"", False)  # not even the coarsest
+    # more bytes than it can use
+    top, finest = astuple(Jpeg2000MapCoder().encode(maps, 10 ** 7, window=0.98))
+    assert finest and top == Jpeg2000MapCoder().encode(maps, 10 ** 7).data
+    # not even the coarsest fits
+    assert astuple(Jpeg2000MapCoder().encode(maps, 50, window=0.98)) == (b"", False)
 
 
 def test_predicted_rank_follows_the_spectrum():
@@ -358,7 +357,8 @@ def test_predicted_rank_follows_the_spectrum():
     from hinerc.bands import prepare
 
     prep = prepare(cube)
-    p = lowrank._Problem(prep.target, prep.valid, prep.table.scales[prep.table.coded])
+    p = lowrank._Problem(prep.target, prep.valid, prep.table.scales[prep.table.coded],
+                         Jpeg2000MapCoder())
     assert p.left[0] > p.left[1] > p.left[3] and p.left[-1] == 0
     ranks = [lowrank.predict_rank(p, psnr) for psnr in (10.0, 30.0, 50.0, 80.0, 200.0)]
     assert ranks == sorted(ranks) and ranks[0] == 1 and ranks[-1] == 16

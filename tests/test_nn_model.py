@@ -2,10 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from hinerc.nn.geometry import choose_geometry
-from hinerc.nn.model import Decoder, PositionalEncoding, SpectralEncoder, decode_bands
-from hinerc.nn.sizing import config_for_budget, ladder
-from hinerc.nn.train import TrainConfig, fit, learning_rate
+from hinerc.codecs.hiner.geometry import choose_geometry
+from hinerc.codecs.hiner.network import Decoder, PositionalEncoding, SpectralEncoder, decode_bands
+from hinerc.codecs.hiner.sizing import config_for_budget, ladder
+from hinerc.codecs.hiner.train import TrainConfig, fit, learning_rate
 
 
 @pytest.mark.parametrize("hw", [(100, 100), (40, 40), (145, 145), (610, 340), (34, 78), (1, 1),
@@ -101,7 +101,7 @@ def test_encoder_output_shape():
 
 def _poisoned_forward(monkeypatch, bad_calls):
     """Make the decoder return NaN on the given forward-call numbers (fault injection)."""
-    from hinerc.nn import model
+    from hinerc.codecs.hiner import network as model
     real = model.Decoder.forward
     calls = {"n": 0}
 

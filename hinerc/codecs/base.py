@@ -155,6 +155,10 @@ class Codec(ABC):
     #: its part of ``docs/format.md``: the MODL keys and every section, in Markdown
     format_doc: ClassVar[str] = ""
 
+    def documentation(self) -> str:
+        """Its part of ``docs/format.md`` (:attr:`format_doc`, and what it is made of)."""
+        return self.format_doc
+
     def preset(self, effort: int, options: Mapping[str, Any]) -> Any:
         """The preset of ``effort`` with this codec's ``options`` applied (already checked)."""
         return self.efforts[effort]

@@ -67,6 +67,13 @@ map j (every row's quantization error then costs about the same in the cube).
 
 **MAPS**: the k maps of H × W, coded by the map coder MODL names; empty when k = 0."""
 
+    def documentation(self) -> str:
+        parts = [self.format_doc, "", "The map coders (MODL `maps`):"]
+        for name in mapcoders.names():
+            coder = mapcoders.get(name)
+            parts += ["", f"* `{name}`: " + coder.format_doc.strip().replace("\n", "\n  ")]
+        return "\n".join(parts)
+
     # ------------------------------------------------------------------------- encode
     def encode(self, job: EncodeJob) -> EncodedModel:
         from hinerc.codecs.lowrank import model

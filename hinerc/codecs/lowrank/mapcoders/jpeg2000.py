@@ -41,11 +41,14 @@ class Jpeg2000MapCoder(MapCoder):
     name = "jpeg2000"
     summary = "one k-component JPEG 2000 codestream (OpenJPEG), quality fitted to the bytes"
     format_doc = """\
-`maps: "jpeg2000"` (also every file without `maps`): MAPS is one JPEG 2000 codestream
-(ISO/IEC 15444-1, no JP2 box, SOC `FF 4F` then SIZ `FF 51`) of k unsigned 16-bit components
-(`Ssiz` = 15, no subsampling) of W × H samples; empty when k = 0. The reader checks the SIZ
-marker (exactly k components of that size and depth) before decoding. Decoded samples are the
-map codes, used as float64."""
+MAPS is one JPEG 2000 codestream (ISO/IEC 15444-1 Part 1, the bare codestream: no JP2 box; SOC
+`FF 4F` then SIZ `FF 51`) of k components of W × H unsigned 16-bit samples (`Ssiz` = 15, no
+subsampling), irreversible 9/7 wavelet, no colour transform; written by OpenJPEG through
+`imagecodecs`, any Part 1 decoder reads it. Before decoding, a reader checks that the SIZ
+marker declares exactly that (a hostile file cannot make the decoder allocate more). The
+decoded samples, as float64, are the maps `d_j` in code units. The encoder fits OpenJPEG's
+quality target to the bytes left by the rest of the file. This is the map coder of every file
+whose MODL has no `maps`."""
 
     def __init__(self) -> None:
         self._maps: Optional[np.ndarray] = None  # the maps whose encodes are in _memo
