@@ -108,8 +108,8 @@ def test_lowrank_json_leaves_out_the_networks_keys(runner, tmp_path, lowrank_hnr
     assert "epochs" not in json.loads(r.stdout)
 
 
-def test_hiner_json_keeps_epochs_and_quant_bits(tiny_hnr):
-    d = hinerc.inspect(tiny_hnr)
+def test_hiner_json_keeps_epochs_and_quant_bits(tiny_hiner_hnr):
+    d = hinerc.inspect(tiny_hiner_hnr)
     assert d["arch"] == "hiner" and d["epochs"] == 2 and d["quant_bits"]
 
 

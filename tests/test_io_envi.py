@@ -266,12 +266,12 @@ def test_output_names(tmp_path):
 
 
 def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
-    import hinerc.io.spectral_meta as sm
+    import hinerc.outputs as outputs
 
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(sm.os, "replace", boom)
+    monkeypatch.setattr(outputs.os, "replace", boom)
     cube = Cube(np.ones((2, 2, 2), np.uint8), **cube_kwargs(2))
     with pytest.raises(OSError):
         write_cube(cube, tmp_path / "x.hdr")

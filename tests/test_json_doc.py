@@ -13,16 +13,19 @@ from hinerc.cli import cli
 from conftest import make_cube
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "json.md"
-HINER_ONLY = "(`--arch hiner` only)"
+ONLY = re.compile(r"\(`--arch ([\w-]+)` only\)")
 
 
 def doc_keys(heading: str, arch: str = "hiner") -> set:
-    """Keys of the table under ``## heading`` (without the network's keys for lowrank)."""
+    """Keys of the table under ``## heading`` that a file of ``arch`` has (a row marked
+    "(`--arch X` only)" belongs to that codec alone)."""
     part = DOC.read_text().split(f"\n## {heading}\n", 1)[1].split("\n## ", 1)[0]
-    rows = re.findall(r"^\| `(\w+)` \|.*$", part, flags=re.M)
-    hiner = set(re.findall(r"^\| `(\w+)` \|.*" + re.escape(HINER_ONLY) + r".*$", part,
-                           flags=re.M))
-    return set(rows) - (hiner if arch != "hiner" else set())
+    keys = set()
+    for key, rest in re.findall(r"^\| `(\w+)` \|(.*)$", part, flags=re.M):
+        only = ONLY.search(rest)
+        if only is None or only.group(1) == arch:
+            keys.add(key)
+    return keys
 
 
 def run_json(runner, args):
@@ -78,9 +81,9 @@ def test_decompress_single_and_batch_records_match_the_doc(runner, tiny_hnr, tmp
     assert many[0]["shape"] == d["shape"] and many[0]["dtype"] == d["dtype"]
 
 
-def test_info_records_match_the_doc(runner, tiny_hnr, inputs, tmp_path, sample_hdr):
+def test_info_records_match_the_doc(runner, tiny_hiner_hnr, inputs, tmp_path, sample_hdr):
     want = doc_keys("`hinerc info --json` on a `.hnr`")
-    code, d = run_json(runner, ["info", str(tiny_hnr)])
+    code, d = run_json(runner, ["info", str(tiny_hiner_hnr)])
     assert code == 0 and d["arch"] == "hiner" and set(d) == want
     runner.invoke(cli, ["compress", str(inputs / "s0.npy"), "-o", str(tmp_path / "l.hnr"),
                         "--bpppb", "4", "--quiet"])
