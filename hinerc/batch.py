@@ -18,27 +18,24 @@ and the caller reports it.
 
 Execution:
 * ``jobs == 1``: in this process, one file after the other.
-* ``jobs > 1``: a pool of ``jobs`` processes (started with *spawn*, which is safe with torch),
-  torch threads split between them; devices in ``devices`` are handed out round-robin, so
-  ``--device cuda:0,cuda:1`` spreads files over two GPUs.
+* ``jobs > 1``: the one process pool (:mod:`hinerc.parallel`), CPU threads split between the
+  workers; devices in ``devices`` are handed out round-robin, so ``--device cuda:0,cuda:1``
+  spreads files over two GPUs.
 * ``scheduler``: the same tasks on an existing Dask distributed cluster (workers need hinerc
   installed and the files on storage they share).
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 import traceback
 import warnings
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from hinerc import parallel
 from hinerc.errors import HinercError, HinercWarning, InputError
 from hinerc.io import output_files
 
@@ -128,53 +125,14 @@ class Interrupted(KeyboardInterrupt):
         self.results = results
 
 
-def run_task(task: Task, threads: Optional[int] = None) -> TaskResult:
+def run_task(task: Task) -> TaskResult:
     """Run one task; every error becomes a failed result with a one-line message, and the
     HinercWarnings it raises are returned in ``warnings`` instead of being printed."""
-    if _WORKER["stop"]:  # a pool worker after Ctrl-C: start nothing new
-        raise KeyboardInterrupt
     caught: list[str] = []
-    _WORKER["busy"] = True
-    try:
-        with _capture_warnings(caught):
-            result = _run_task(task, threads)
-    finally:
-        _WORKER["busy"] = False
+    with _capture_warnings(caught):
+        result = _run_task(task)
     result.warnings = caught
     return result
-
-
-_WORKER = {"busy": False, "stop": False}  # the state of a pool worker, for its SIGINT handler
-
-
-def _worker_init() -> None:
-    """In each pool worker: Ctrl-C stops the task in hand; between tasks it is only noted.
-
-    The worker starts with SIGINT blocked (inherited from :func:`_sigint_blocked`), so a Ctrl-C
-    that comes while it starts up waits for this handler instead of killing it with a traceback.
-    """
-    signal.signal(signal.SIGINT, _worker_sigint)
-    if hasattr(signal, "pthread_sigmask"):
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-
-
-def _worker_sigint(signum: int, frame: Any) -> None:
-    _WORKER["stop"] = True
-    if _WORKER["busy"]:
-        _WORKER["busy"] = False  # once: a second Ctrl-C must not cut the cleanup short
-        raise KeyboardInterrupt
-
-
-class _sigint_blocked:
-    """Hold back SIGINT in this thread (and the processes it starts); delivered on exit."""
-
-    def __enter__(self) -> None:
-        self.old = (signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-                    if hasattr(signal, "pthread_sigmask") else None)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.old is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, self.old)
 
 
 def _not_done(tasks: list[Task], finished: dict[int, TaskResult],
@@ -228,10 +186,7 @@ class _capture_warnings:
         _CAPTURE.sink = self.outer
 
 
-def _run_task(task: Task, threads: Optional[int] = None) -> TaskResult:
-    if threads:
-        import torch
-        torch.set_num_threads(threads)
+def _run_task(task: Task) -> TaskResult:
     from hinerc import api
 
     t0 = time.perf_counter()
@@ -284,68 +239,20 @@ def run(tasks: list[Task], jobs: int = 1, devices: Optional[list[str]] = None,
         except KeyboardInterrupt:  # the file in hand removed its temporary output
             raise Interrupted(_not_done(tasks, dict(enumerate(results)))) from None
         return results
-    threads = max(1, (os.cpu_count() or 1) // jobs)
     results_by: dict[int, TaskResult] = {}
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"),
-                               initializer=_worker_init)
-    futures: dict = {}
+
+    def on_result(i: int, r: Any) -> None:
+        if isinstance(r, BaseException):  # the worker process died
+            r = TaskResult(tasks[i].input, tasks[i].output, "failed",
+                           f"worker failed: {type(r).__name__}: {r}")
+        results_by[i] = r
+        notify(r)
+
     try:
-        with _sigint_blocked():  # the workers are started here
-            for i, t in enumerate(tasks):
-                futures[pool.submit(run_task, t, threads)] = i
-        pending = set(futures)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for f in done:
-                i = futures[f]
-                try:
-                    results_by[i] = f.result()
-                except Exception as exc:  # the worker process died
-                    results_by[i] = TaskResult(tasks[i].input, tasks[i].output, "failed",
-                                               f"worker failed: {type(exc).__name__}: {exc}")
-                notify(results_by[i])
-    except KeyboardInterrupt:
-        _stop_pool(pool, futures, results_by, notify)
+        parallel.run(run_task, tasks, jobs, on_result)
+    except parallel.Interrupted:
         raise Interrupted(_not_done(tasks, results_by)) from None
-    pool.shutdown(wait=True)
     return [results_by[i] for i in range(len(tasks))]
-
-
-def _stop_pool(pool: ProcessPoolExecutor, futures: dict, results_by: dict[int, TaskResult],
-               notify: Callable[[TaskResult], None]) -> None:
-    """After Ctrl-C: cancel the files not started, stop those in hand, wait for the workers, and
-    keep the results of files that finished meanwhile (they are complete on disk)."""
-    with _sigint_ignored():
-        for f in futures:
-            f.cancel()
-        # A Ctrl-C typed in a terminal reached the workers too; a SIGINT sent to this process
-        # alone did not: pass it on (a worker takes note only once per task).
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
-            try:
-                os.kill(proc.pid, signal.SIGINT)
-            except (OSError, AttributeError, TypeError):
-                pass
-        pool.shutdown(wait=True, cancel_futures=True)
-        for f, i in futures.items():
-            if i in results_by or not f.done() or f.cancelled():
-                continue
-            try:
-                results_by[i] = f.result(timeout=0)
-            except BaseException:  # stopped in its worker: nothing written
-                continue
-            notify(results_by[i])
-
-
-class _sigint_ignored:
-    """Ignore further Ctrl-Cs while a batch cleans up after the first (main thread only)."""
-
-    def __enter__(self) -> None:
-        main = threading.current_thread() is threading.main_thread()
-        self.old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.old is not None:
-            signal.signal(signal.SIGINT, self.old)
 
 
 def _run_dask(tasks: list[Task], address: str, notify: Callable[[TaskResult], None]
@@ -372,7 +279,7 @@ def _run_dask(tasks: list[Task], address: str, notify: Callable[[TaskResult], No
                                             f"worker failed: {type(exc).__name__}: {exc}")
                 notify(results[i])
         except KeyboardInterrupt:
-            with _sigint_ignored():
+            with parallel.sigint_ignored():
                 raise Interrupted(_stop_dask(client, futures, tasks, results, notify)) from None
         return [results[i] for i in range(len(tasks))]
     finally:

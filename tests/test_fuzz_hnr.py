@@ -781,14 +781,14 @@ def coherent(base: bytes, model: dict, modl: bytes | None = None, seed: int = 0,
     specs = cfg.tensor_specs(hd.n_coded)
     rng = np.random.default_rng(seed)
     tensors = [rng.normal(0, 0.5, shape).astype(np.float32) for _, shape in specs]
-    p = encode_payload(quantize_all(tensors, [bits] * len(tensors)))
+    from hinerc.codecs.hiner.sections import to_sections
+    own = to_sections(encode_payload(quantize_all(tensors, [bits] * len(tensors))))
     return frame([
         (b"HEAD", hd.to_bytes()), (b"META", sections_of(base)["META"]),
         (b"BAND", bands if bands is not None else sections_of(base)["BAND"]),
         (b"MODL", modl if modl is not None else deflate(json.dumps(model).encode())),
-        (b"QPRM", container._quant_bytes(p.quant)), (b"HUFF", container._huff_bytes(p.tables)),
-        (b"DATA", container._data_bytes(p.streams)), (b"MASK", sections_of(base)["MASK"]),
-        (b"RPRT", sections_of(base)["RPRT"])])
+        (b"QPRM", own["QPRM"]), (b"HUFF", own["HUFF"]), (b"DATA", own["DATA"]),
+        (b"MASK", sections_of(base)["MASK"]), (b"RPRT", sections_of(base)["RPRT"])])
 
 
 def _values(model: dict, n_coded: int) -> int:

@@ -41,6 +41,7 @@ import numpy as np
 from hinerc.codecs.lowrank.mapcoders import MapCoder
 from hinerc.codecs.lowrank.sections import LowRankCode, pack_embeddings
 from hinerc.errors import RateError
+from hinerc.metrics import mean_psnr_normalised
 
 #: Ranks the search may try, in order (an effort level takes a subset).
 RANKS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80, 96, 112, 128,
@@ -155,17 +156,6 @@ class SearchProgress:
 
 
 
-def mean_band_psnr(decoded: np.ndarray, target: np.ndarray, valid: Optional[np.ndarray]) -> float:
-    """Mean over bands of the per-band PSNR in normalised units (peak 1 = the band's range)."""
-    err = (decoded.astype(np.float64) - target) ** 2
-    if valid is not None:
-        cnt = np.maximum(valid.sum(axis=(1, 2)), 1)
-        mse = (err * valid).sum(axis=(1, 2)) / cnt
-    else:
-        mse = err.mean(axis=(1, 2))
-    return float(np.mean(-10 * np.log10(np.maximum(mse, 1e-20))))
-
-
 class _Problem:
     """The cube as the encoder sees it: pixels × bands, no-data filled, KLT computed once."""
 
@@ -258,7 +248,7 @@ def _quantized(p: _Problem, f: _Fit, rel: float) -> Trial:
     flat = np.clip(f.a @ code.embeddings(), 0.0, 1.0)
     decoded = np.ascontiguousarray(flat.T.astype(np.float32)).reshape(n, h, w)
     return Trial(f.k, rel, code, pack_embeddings(f.centres, steps, weights),
-                 mean_band_psnr(decoded, p.target, p.valid), decoded, f.finest)
+                 mean_psnr_normalised(decoded, p.target, p.valid), decoded, f.finest)
 
 
 def _fill(p: _Problem, f: _Fit, trial: Trial, budget: int, window: float = 0.985) -> Trial:
