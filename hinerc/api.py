@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
-from hinerc import pipeline
+from hinerc import codecs, pipeline
 from hinerc.describe import band_nm, describe_cube, describe_hnr
 from hinerc.devices import checked_device, resolve_device  # noqa: F401  (part of the API)
 from hinerc.errors import InputError, UsageError
@@ -53,7 +53,7 @@ class CompressResult:
     model_values: int
     shape: tuple[int, int, int]
     dtype: str
-    arch: str = "lowrank"
+    arch: str = codecs.DEFAULT
     worst_band_psnr_db: Optional[float] = None
     worst_band: Optional[int] = None
     worst_band_nm: Optional[float] = None
@@ -63,8 +63,6 @@ class CompressResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: measured values unrounded, ``seconds`` to 2 decimals as in the file's
         report; ``epochs`` only for a codec that trains (the low-rank model has none)."""
-        from hinerc import codecs
-
         d = asdict(self)
         d["path"] = str(self.path) if self.path else None
         d["shape"] = list(self.shape)
@@ -98,7 +96,8 @@ def _read(source: Union[Cube, PathLike], format: Optional[str], var: Optional[st
 
 # ----------------------------------------------------------------------------- compress
 def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *,
-             settings: Optional[EncodeSettings] = None, bpppb: float = 0.2, effort: int = 5, arch: str = "lowrank", seed: int = 0,
+             settings: Optional[EncodeSettings] = None, bpppb: float = 0.2, effort: int = 5,
+             arch: str = codecs.DEFAULT, seed: int = 0,
              device: str = "auto", time_limit: Optional[float] = None,
              tile: Optional[int] = None, jobs: int = 1, format: Optional[str] = None,
              var: Optional[str] = None, resample: bool = True, force: bool = False,
