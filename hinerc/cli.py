@@ -583,7 +583,10 @@ def _format_info(d: dict) -> str:
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Apply a saved classifier instead of training.")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Passes over the training pixels.")
+              help="Passes over the training pixels (at least; see --min-steps).")
+@click.option("--min-steps", type=click.IntRange(min=0), default=300, show_default=True,
+              help="Fewest optimizer steps: a small training set gets more epochs to reach "
+                   "them.")
 @click.option("--no-asw", is_flag=True, help="Without Adaptive Spectral Weighting (ablation).")
 @click.option("--no-isi", is_flag=True, help="Without Implicit Spectral Interpolation (ablation).")
 @click.option("--isi-eta", type=click.FloatRange(min=0), default=0.1, show_default=True,
@@ -598,9 +601,10 @@ def _format_info(d: dict) -> str:
 @common_options
 def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spec: Optional[str],
              output: Path, preview: Optional[Path], report_path: Optional[Path],
-             save_model: Optional[Path], model_path: Optional[Path], epochs: int, no_asw: bool,
-             no_isi: bool, isi_eta: float, isi_p: float, seed: int, var: Optional[str],
-             device: str, force: bool, as_json: bool, quiet: bool) -> None:
+             save_model: Optional[Path], model_path: Optional[Path], epochs: int,
+             min_steps: int, no_asw: bool, no_isi: bool, isi_eta: float, isi_p: float,
+             seed: int, var: Optional[str], device: str, force: bool, as_json: bool,
+             quiet: bool) -> None:
     """Classify a cube's pixels with SpectralFormer, on the cube as decoded from its file.
 
     INPUT is a .hnr (the classifier trains on exactly what the file decodes to; Implicit
@@ -632,7 +636,7 @@ def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spe
     if len(set(map(str, outputs))) != len(outputs):
         raise click.UsageError("the outputs must be different files")
     settings = TrainSettings(epochs=epochs, asw=not no_asw, isi=not no_isi, isi_eta=isi_eta,
-                             isi_p=isi_p, seed=seed,
+                             isi_p=isi_p, seed=seed, min_steps=min_steps,
                              device=api.resolve_device(batch.parse_devices(device)[0]))
     with _ClassifyProgress(enabled=not quiet, epochs=epochs) as prog:
         result = run(input, output, train=train, test=test, split=split_spec,
@@ -644,9 +648,14 @@ def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spe
         click.echo(_dump(report))
     elif not quiet:
         click.echo(out_mod.table(report))
+        steps = f" ({_count(result.steps, 'step')})" if result.steps else ""
         click.echo(f"{output}: {result.classes.shape[0]}×{result.classes.shape[1]} class map, "
-                   f"{result.epochs} epochs in {result.seconds:.1f} s "
+                   f"{_count(result.epochs, 'epoch')}{steps} in {result.seconds:.1f} s "
                    f"(ASW {'on' if result.asw else 'off'}, ISI {'on' if result.isi else 'off'})")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 class _ClassifyProgress(_ProgressBar):
@@ -670,7 +679,7 @@ class _ClassifyProgress(_ProgressBar):
         fields = {"loss": f"{info.loss:.4f}"}
         if info.test_oa is not None:
             fields["oa"] = f"{100 * info.test_oa:.2f}%"
-        self.progress.update(self.task, completed=info.epoch, **fields)
+        self.progress.update(self.task, completed=info.epoch, total=info.epochs, **fields)
 
 
 def _fmt_model(d: dict, cfg: dict) -> str:

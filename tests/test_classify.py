@@ -182,7 +182,8 @@ def crop_hnr(tmp_path_factory) -> Path:
 def test_cli_classify_end_to_end(runner, tmp_path, crop_hnr):
     out, png, rep, mdl = (tmp_path / n for n in ("c.tif", "c.png", "r.json", "m.npz"))
     r = runner.invoke(cli, ["classify", str(crop_hnr), "--train", str(CROP_LABELS),
-                            "--split", "0.5", "--epochs", "3", "-o", str(out), "--preview",
+                            "--split", "0.5", "--epochs", "3", "--min-steps", "0", "-o",
+                            str(out), "--preview",
                             str(png), "--report", str(rep), "--save-model", str(mdl), "--quiet"])
     assert r.exit_code == 0, r.stderr
     report = json.loads(rep.read_text())
@@ -209,7 +210,8 @@ def test_cli_classify_end_to_end(runner, tmp_path, crop_hnr):
 def test_cli_classify_plain_cube_has_no_isi(runner, tmp_path):
     rep = tmp_path / "r.json"
     r = runner.invoke(cli, ["classify", str(CROP), "--train", str(CROP_LABELS), "--split", "8",
-                            "--epochs", "1", "--no-asw", "-o", str(tmp_path / "c.tif"),
+                            "--epochs", "1", "--min-steps", "0", "--no-asw", "-o",
+                            str(tmp_path / "c.tif"),
                             "--report", str(rep)])
     assert r.exit_code == 0, r.stderr
     d = json.loads(rep.read_text())
@@ -238,3 +240,81 @@ def test_cli_classify_errors(runner, tmp_path, crop_hnr):
     r = runner.invoke(cli, ["classify", str(crop_hnr), "--train", str(CROP_LABELS), "-o",
                             str(out), "--split", "0.5", "--epochs", "1", "--quiet"])
     assert r.exit_code == 1 and "exists" in r.stderr and out.read_bytes() == b"keep"
+
+
+# ------------------------------------------------------------------------------ a few labels
+def _stripes(tmp_path: Path, per_class: int = 4) -> tuple[Path, Path, Path]:
+    """A 12×12×8 cube of three vertical stripes, each its own spectrum plus noise (seeded),
+    ``per_class`` training pixels a class and the other pixels as test labels (.npy files)."""
+    rng = np.random.default_rng(0)
+    cls = np.repeat(np.arange(1, 4), 4)[None, :].repeat(12, 0)
+    cube = rng.uniform(0.2, 1.0, (4, 8))[cls] + rng.normal(0, 0.05, (12, 12, 8))
+    train = np.zeros_like(cls)
+    for k in (1, 2, 3):
+        r, c = np.nonzero(cls == k)
+        i = rng.choice(r.size, per_class, replace=False)
+        train[r[i], c[i]] = k
+    paths = tmp_path / "cube.npy", tmp_path / "train.npy", tmp_path / "test.npy"
+    for p, a in zip(paths, (cube.astype(np.float32), train, np.where(train > 0, 0, cls))):
+        np.save(p, a)
+    return paths
+
+
+def test_epochs_stretch_to_the_minimum_steps():
+    from hinerc.classify.train import MIN_STEPS, TrainSettings, plan_epochs
+
+    s = TrainSettings()  # batch 64, 10 epochs
+    assert plan_epochs(77, s) == 150  # 2 steps a pass: 20 steps would be 10 epochs
+    assert plan_epochs(12, s) == MIN_STEPS == 300
+    assert plan_epochs(3806, s) == 10  # the Potsdam benchmark: 600 steps, unchanged
+    assert plan_epochs(77, TrainSettings(min_steps=0)) == 10
+    assert plan_epochs(77, TrainSettings(epochs=400)) == 400
+
+
+@pytest.mark.slow
+def test_a_few_labels_train_long_enough(tmp_path):
+    """12 training pixels, 10 epochs: 10 optimizer steps left the network at chance (a constant
+    map, OA 1/3); the epochs stretched to 300 steps separate the three spectra."""
+    from hinerc.classify.train import TrainSettings, classify
+
+    cube, train, test = _stripes(tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res, _ = classify(cube, train, test, settings=TrainSettings(seed=0))
+    assert res.steps == 300 and res.epochs == 300
+    assert res.accuracy.oa >= 0.9 and res.train_accuracy.kappa >= 0.9
+    assert not [w for w in caught if "chance" in str(w.message)]
+
+
+def test_chance_on_the_training_pixels_is_one_warning(runner, tmp_path):
+    """The labelled pixels all see the same 7×7 patch (the cube varies only in its first rows):
+    whatever the training, the map is constant, and the user is told so in one line."""
+    cube = np.ones((12, 12, 8), np.float32)
+    cube[:3] = np.random.default_rng(0).random((3, 12, 8))
+    train = np.zeros((12, 12), np.int32)
+    train[8, 2:6], train[10, 6:10] = 1, 2
+    np.save(tmp_path / "cube.npy", cube)
+    np.save(tmp_path / "train.npy", train)
+    args = ["classify", str(tmp_path / "cube.npy"), "--train", str(tmp_path / "train.npy"),
+            "--epochs", "1", "--min-steps", "0", "--no-asw", "-o", str(tmp_path / "c.tif"),
+            "--report", str(tmp_path / "r.json")]
+    r = runner.invoke(cli, args)
+    assert r.exit_code == 0, r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if "chance" in ln]
+    assert len(lines) == 1 and lines[0].startswith("hinerc: warning: the classifier is at chance")
+    assert "--min-steps" in lines[0]
+    d = json.loads((tmp_path / "r.json").read_text())
+    assert d["train_kappa"] == pytest.approx(0.0, abs=1e-9) and d["steps"] == 1
+    assert "1 epoch (1 step) in" in r.stdout and "1 epochs" not in r.stdout
+    r = runner.invoke(cli, [*args, "--force", "--quiet"])
+    assert r.exit_code == 0 and r.stderr == ""
+
+
+def test_cli_min_steps_default_is_the_library_default(runner):
+    from hinerc.classify.train import MIN_STEPS
+
+    r = runner.invoke(cli, ["classify", "--help"])
+    assert r.exit_code == 0
+    text = " ".join(r.stdout.split())
+    assert "--min-steps INTEGER RANGE Fewest optimizer steps" in text
+    assert f"[default: {MIN_STEPS}; x>=0]" in text
