@@ -593,9 +593,12 @@ def _format_info(d: dict) -> str:
               help="ISI jitter amplitude, in units of band spacing.")
 @click.option("--isi-p", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Probability that a band is jittered in an epoch.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the --split, the network's initial weights, the order of the "
+                   "training pixels and the ISI jitter.")
 @var_option
-@device_option
+@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda|cuda:N",
+              help="Where the network trains and predicts; auto takes CUDA when there is one.")
 @force_option
 @json_option
 @common_options
@@ -635,6 +638,8 @@ def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spe
     outputs = [p for p in (output, preview, report_path, save_model) if p is not None]
     if len(set(map(str, outputs))) != len(outputs):
         raise click.UsageError("the outputs must be different files")
+    if "," in device:
+        raise click.UsageError("classify runs on one --device, not a list")
     settings = TrainSettings(epochs=epochs, asw=not no_asw, isi=not no_isi, isi_eta=isi_eta,
                              isi_p=isi_p, seed=seed, min_steps=min_steps,
                              device=api.resolve_device(batch.parse_devices(device)[0]))

@@ -318,3 +318,20 @@ def test_cli_min_steps_default_is_the_library_default(runner):
     text = " ".join(r.stdout.split())
     assert "--min-steps INTEGER RANGE Fewest optimizer steps" in text
     assert f"[default: {MIN_STEPS}; x>=0]" in text
+
+
+def test_cli_classify_help_speaks_of_classify(runner):
+    r = runner.invoke(cli, ["classify", "--help"])
+    text = " ".join(r.stdout.split())
+    device = text[text.index("--device"):text.index("--force")]
+    assert "batch" not in device and "GPUs" not in device and "trains and predicts" in device
+    seed = text[text.index("--seed"):text.index("--var")]
+    assert "--split" in seed and "initial weights" in seed
+
+
+def test_cli_classify_takes_one_device(runner, tmp_path):
+    cube, train, _ = _stripes(tmp_path)
+    r = runner.invoke(cli, ["classify", str(cube), "--train", str(train), "-o",
+                            str(tmp_path / "c.tif"), "--device", "cpu,cpu"])
+    assert r.exit_code == 2 and "one --device" in r.stderr
+    assert not (tmp_path / "c.tif").exists()
