@@ -574,7 +574,8 @@ def _format_info(d: dict) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The class map to write (GeoTIFF with a colour table).")
 @click.option("--preview", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write an RGB PNG of the class map.")
+              help="Also write an RGB picture of the class map: PNG (.png) or JPEG (.jpg, "
+                   ".jpeg), as the extension names.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write OA, AA, kappa, per-class accuracy and the confusion "
                                  "matrix as JSON.")
@@ -638,6 +639,9 @@ def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spe
     outputs = [p for p in (output, preview, report_path, save_model) if p is not None]
     if len(set(map(str, outputs))) != len(outputs):
         raise click.UsageError("the outputs must be different files")
+    if preview is not None and out_mod.preview_format(preview) is None:
+        raise click.UsageError(f"--preview writes PNG (.png) or JPEG (.jpg, .jpeg), not "
+                               f"{preview.suffix or 'a file without an extension'}")
     if "," in device:
         raise click.UsageError("classify runs on one --device, not a list")
     settings = TrainSettings(epochs=epochs, asw=not no_asw, isi=not no_isi, isi_eta=isi_eta,

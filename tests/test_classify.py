@@ -329,6 +329,29 @@ def test_cli_classify_help_speaks_of_classify(runner):
     assert "--split" in seed and "initial weights" in seed
 
 
+def test_cli_classify_preview_format_follows_the_extension(runner, tmp_path):
+    cube, train, _ = _stripes(tmp_path)
+    base = ["classify", str(cube), "--train", str(train), "--epochs", "1", "--min-steps", "0",
+            "--quiet"]
+    for name, magic in (("c.jpg", b"\xff\xd8\xff"), ("c.JPEG", b"\xff\xd8\xff"),
+                        ("c.PNG", b"\x89PNG\r\n\x1a\n")):
+        out = tmp_path / (name + ".tif")
+        r = runner.invoke(cli, [*base, "-o", str(out), "--preview", str(tmp_path / name)])
+        assert r.exit_code == 0, r.stderr
+        assert (tmp_path / name).read_bytes()[:len(magic)] == magic, name
+        assert not list(tmp_path.glob(name + ".aux.xml"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a picture has no georeference
+        with rasterio.open(tmp_path / "c.jpg") as ds:
+            assert ds.driver == "JPEG" and ds.count == 3 and ds.shape == (12, 12)
+    for name in ("c.gif", "c.tif", "preview"):
+        out = tmp_path / "refused.tif"
+        r = runner.invoke(cli, [*base, "-o", str(out), "--preview", str(tmp_path / name)])
+        assert r.exit_code == 2, (name, r.stderr)
+        assert "--preview writes PNG (.png) or JPEG (.jpg, .jpeg)" in r.stderr
+        assert not out.exists() and not (tmp_path / name).exists()
+
+
 def test_cli_classify_takes_one_device(runner, tmp_path):
     cube, train, _ = _stripes(tmp_path)
     r = runner.invoke(cli, ["classify", str(cube), "--train", str(train), "-o",
