@@ -302,7 +302,7 @@ def test_chance_on_the_training_pixels_is_one_warning(runner, tmp_path):
     assert r.exit_code == 0, r.stderr
     lines = [ln for ln in r.stderr.splitlines() if "chance" in ln]
     assert len(lines) == 1 and lines[0].startswith("hinerc: warning: the classifier is at chance")
-    assert "--min-steps" in lines[0]
+    assert "after 1 optimizer step (" in lines[0] and "--min-steps" in lines[0]
     d = json.loads((tmp_path / "r.json").read_text())
     assert d["train_kappa"] == pytest.approx(0.0, abs=1e-9) and d["steps"] == 1
     assert "1 epoch (1 step) in" in r.stdout and "1 epochs" not in r.stdout
@@ -358,3 +358,17 @@ def test_cli_classify_takes_one_device(runner, tmp_path):
                             str(tmp_path / "c.tif"), "--device", "cpu,cpu"])
     assert r.exit_code == 2 and "one --device" in r.stderr
     assert not (tmp_path / "c.tif").exists()
+
+
+def test_a_map_without_georeference_is_written_quietly(tmp_path):
+    """A .npy input has no georeference: its class map has none either, and rasterio's
+    NotGeoreferencedWarning (a multi-line warning, not hinerc's) is not shown."""
+    from hinerc.classify.output import write_class_map, write_preview
+    from hinerc.io import Cube
+
+    classes = np.arange(12, dtype=np.int64).reshape(3, 4) % 5
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        write_class_map(classes, tmp_path / "c.tif", Cube(np.zeros((3, 4, 2), np.float32)))
+        write_preview(classes, tmp_path / "c.jpg", "JPEG")
+    assert [str(w.message) for w in caught] == []

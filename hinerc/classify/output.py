@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import struct
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any, Optional
@@ -30,6 +31,7 @@ def write_class_map(classes: np.ndarray, path: Path, like: Cube) -> None:
     """A one-band GeoTIFF (uint8 with a colour table up to 255 classes, else uint16), with the
     input's CRS and transform; 0 (unlabelled / no data) is its no-data value."""
     import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
 
     top = int(classes.max(initial=0))
     dtype = "uint8" if top <= 255 else "uint16"
@@ -41,10 +43,13 @@ def write_class_map(classes: np.ndarray, path: Path, like: Cube) -> None:
         from rasterio.transform import Affine
 
         profile["transform"] = Affine.from_gdal(*like.transform)  # Cube keeps GDAL order
-    with rasterio.open(path, "w", **profile) as ds:
-        ds.write(classes.astype(dtype), 1)
-        if dtype == "uint8":
-            ds.write_colormap(1, {k: colour(k) + (255,) for k in range(top + 1)})
+    with warnings.catch_warnings():
+        if like.transform is None:  # the input has no georeference: neither has its map
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path, "w", **profile) as ds:
+            ds.write(classes.astype(dtype), 1)
+            if dtype == "uint8":
+                ds.write_colormap(1, {k: colour(k) + (255,) for k in range(top + 1)})
 
 
 def write_png(classes: np.ndarray, path: Path) -> None:
@@ -74,8 +79,6 @@ def preview_format(path: Path) -> Optional[str]:
 def write_jpeg(classes: np.ndarray, path: Path, quality: int = 95) -> None:
     """An RGB preview of the class map as a JPEG (GDAL's JPEG driver, through rasterio; no
     side files). Lossy: colours blur a little at class borders; the PNG is exact."""
-    import warnings
-
     import rasterio
     from rasterio.errors import NotGeoreferencedWarning
 

@@ -389,7 +389,7 @@ def classify(source: PathLike, train: Optional[PathLike] = None, test: Optional[
                                                                    int(m.max()))))
         if len(np.unique(m[keep])) > 1 and not train_acc.kappa >= CHANCE_KAPPA:
             note = (f"the classifier is at chance on its own training pixels after {steps} "
-                    f"optimizer steps (training OA {100 * train_acc.oa:.1f}%, kappa "
+                    f"optimizer step{'' if steps == 1 else 's'} (training OA {100 * train_acc.oa:.1f}%, kappa "
                     f"{train_acc.kappa:.2f}): train longer (--min-steps, --epochs) or give "
                     "more labels")
             notes.append(note)
