@@ -587,7 +587,8 @@ def _format_info(d: dict) -> str:
               help="Passes over the training pixels (at least; see --min-steps).")
 @click.option("--min-steps", type=click.IntRange(min=0), default=300, show_default=True,
               help="Fewest optimizer steps: a small training set gets more epochs to reach "
-                   "them.")
+                   "them, and is trained the few-labels way (flipped and turned patches, a "
+                   "centre-weighted start).")
 @click.option("--no-asw", is_flag=True, help="Without Adaptive Spectral Weighting (ablation).")
 @click.option("--no-isi", is_flag=True, help="Without Implicit Spectral Interpolation (ablation).")
 @click.option("--isi-eta", type=click.FloatRange(min=0), default=0.1, show_default=True,

@@ -8,7 +8,11 @@ epochs) ─► test ─► predict every pixel ─► class map, report, saved m
 
 Training length: ``--epochs`` passes over the training pixels, stretched to at least
 ``--min-steps`` optimizer steps. A few labels (77 pixels: two batches a pass) otherwise get a
-handful of steps, and the network learns nothing but the largest class.
+handful of steps, and the network learns nothing but the largest class. Such a training set
+(one that needs the stretch) is also trained the few-labels way: every patch flipped or turned
+by a random symmetry of the square, and the patch embedding starting centre-weighted, so that
+the 7×7 neighbourhood, which a few labels cannot teach, does not drown the pixel's own spectrum
+(the SVM floor on the labelled test crop: ``benchmarks/results/classify_floor.md``).
 """
 
 from __future__ import annotations
@@ -33,6 +37,9 @@ ISI_SHARE = 0.7
 #: Fewest optimizer steps of a training: fewer training pixels get more passes. The EnMAP
 #: Potsdam benchmark (3,806 pixels: 60 steps a pass, 600 in 10 epochs) is above it, unchanged.
 MIN_STEPS = 300
+#: Few labels: the patch embedding's weights start scaled by a Gaussian of this many pixels
+#: around the patch centre.
+CENTRE_SIGMA = 1.0
 #: A trained classifier whose κ on its own training pixels stays below this is at chance (κ 0:
 #: no better than a constant map); the user is warned.
 CHANCE_KAPPA = 0.1
@@ -44,7 +51,8 @@ class TrainSettings:
     but for the epochs: an epoch here is a full pass over the training pixels (the published
     code's "epoch" is 11 batches), and 10 of them keep the EnMAP Potsdam tiles (3,806 training
     pixels, 218 bands) within about 10 minutes on 2 CPU cores. ``min_steps`` stretches the
-    epochs of a small training set to that many optimizer steps (:func:`plan_epochs`)."""
+    epochs of a small training set to that many optimizer steps (:func:`plan_epochs`), and
+    such a set is trained the few-labels way (``few_labels`` None: when stretched)."""
 
     epochs: int = 10
     min_steps: int = MIN_STEPS
@@ -58,6 +66,7 @@ class TrainSettings:
     isi_p: float = 0.5
     seed: int = 0
     device: str = "cpu"
+    few_labels: Optional[bool] = None
 
 
 @dataclass
@@ -82,6 +91,7 @@ class ClassifyResult:
     asw: bool
     notes: list[str] = field(default_factory=list)
     steps: int = 0  # optimizer steps (0 with a saved classifier)
+    few_labels: bool = False  # trained on flipped/turned patches, centre-weighted start
     train_accuracy: Optional[Accuracy] = None  # on the training pixels, after training
     facts: Optional[dict[str, Any]] = None  # the written report, once written
 
@@ -90,6 +100,7 @@ class ClassifyResult:
             return self.facts
         d: dict[str, Any] = {"train_pixels": self.train_pixels, "test_pixels": self.test_pixels,
                              "epochs": self.epochs, "steps": self.steps,
+                             "few_labels": self.few_labels,
                              "seconds": round(self.seconds, 2),
                              "asw": self.asw, "isi": self.isi, "notes": self.notes}
         if self.train_accuracy is not None:
@@ -215,6 +226,40 @@ def plan_epochs(n_train: int, s: TrainSettings) -> int:
     return max(s.epochs, math.ceil(s.min_steps / steps_per_epoch(n_train, s)))
 
 
+def few_labels(n_train: int, s: TrainSettings) -> bool:
+    """Whether ``n_train`` training pixels are trained the few-labels way: as ``s.few_labels``
+    says, or (None) when the epochs had to be stretched to reach ``s.min_steps``."""
+    return s.few_labels if s.few_labels is not None else plan_epochs(n_train, s) > s.epochs
+
+
+def symmetries(patch: int, device: str = "cpu"):
+    """8×P² index maps of the P×P patch positions (row-major) under the 8 symmetries of the
+    square (turns by 0–3 quarters, each also mirrored); the centre stays in place."""
+    import torch
+
+    grid = torch.arange(patch * patch, device=device).reshape(patch, patch)
+    maps = []
+    for k in range(4):
+        g = torch.rot90(grid, k)
+        maps += [g.reshape(-1), g.flip(1).reshape(-1)]
+    return torch.stack(maps)
+
+
+def centre_weight(model, sigma: float = CENTRE_SIGMA) -> None:
+    """Scale the patch embedding's initial weights by a Gaussian (``sigma`` pixels) of each
+    patch position's distance to the centre, keeping their mean square."""
+    import torch
+
+    cfg = model.cfg
+    r = cfg.patch // 2
+    yy, xx = torch.meshgrid(torch.arange(-r, r + 1.0), torch.arange(-r, r + 1.0), indexing="ij")
+    g = torch.exp(-(yy ** 2 + xx ** 2) / (2 * sigma ** 2)).reshape(-1)
+    g = g / g.pow(2).mean().sqrt()
+    w = model.former.embed.weight  # dim × (band_patches·P²): band offset major, then position
+    with torch.no_grad():
+        w.mul_(g.repeat(cfg.band_patches)[None, :].to(w))
+
+
 def train_classifier(prep: Prepared, labels: Labels, s: TrainSettings, isi: bool,
                      progress: Optional[Callable[[EpochInfo], None]] = None):
     """A trained :class:`~hinerc.classify.model.Classifier`."""
@@ -230,6 +275,9 @@ def train_classifier(prep: Prepared, labels: Labels, s: TrainSettings, isi: bool
     model = Classifier(cfg).to(s.device)
     cube_t = torch.as_tensor(prep.data, device=s.device)
     tr, tc, ty = _pixels(labels.train)
+    few = few_labels(tr.size, s)
+    if few:
+        centre_weight(model)
     spectra = patches(cube_t, torch.as_tensor(tr, device=s.device),
                       torch.as_tensor(tc, device=s.device), cfg.patch)  # N×P²×C
     y = torch.as_tensor(ty - 1, device=s.device)
@@ -237,6 +285,7 @@ def train_classifier(prep: Prepared, labels: Labels, s: TrainSettings, isi: bool
     jitter = Jitter(prep.wavelengths, prep.data, s.isi_eta, s.isi_p, prep.valid) if isi else None
     opt = torch.optim.Adam(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
     ce = torch.nn.CrossEntropyLoss()
+    turns = symmetries(cfg.patch, s.device) if few else None
     n = spectra.shape[0]
     epochs = plan_epochs(n, s)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, epochs))
@@ -252,6 +301,9 @@ def train_classifier(prep: Prepared, labels: Labels, s: TrainSettings, isi: bool
         for i in range(0, n, s.batch):
             idx = order[i:i + s.batch]
             batch = source[idx]
+            if turns is not None:  # each patch flipped / turned by one of the 8 symmetries
+                pick = turns[torch.as_tensor(rng.integers(0, 8, idx.numel()), device=s.device)]
+                batch = torch.gather(batch, 1, pick[:, :, None].expand(-1, -1, batch.shape[2]))
             logits, weighed = model(batch)
             loss = ce(logits, y[idx])
             if model.asw is not None:
@@ -356,11 +408,13 @@ def classify(source: PathLike, train: Optional[PathLike] = None, test: Optional[
             raise InputError(f"the classifier takes {model.cfg.bands} bands, the cube has "
                              f"{prep.data.shape[0]} with real data")
         epochs = steps = 0
+        few = False
     else:
         model = train_classifier(prep, labels, s, isi, progress)
         n_train = int((labels.train > 0).sum())
         epochs = plan_epochs(n_train, s)
         steps = epochs * steps_per_epoch(n_train, s)
+        few = few_labels(n_train, s)
     if save_to is not None:
         save_model(model, Path(save_to), prep.data.shape[0])
     import torch
@@ -396,4 +450,5 @@ def classify(source: PathLike, train: Optional[PathLike] = None, test: Optional[
             warnings.warn(note, HinercWarning, stacklevel=2)
     n_train = int((labels.train > 0).sum()) if labels is not None else 0
     return (ClassifyResult(classes, acc, n_train, n_test, epochs, time.perf_counter() - t0, isi,
-                           model.cfg.asw, notes, steps, train_acc), cube)
+                           model.cfg.asw, notes, steps=steps, few_labels=few,
+                           train_accuracy=train_acc), cube)
