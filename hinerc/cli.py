@@ -857,7 +857,8 @@ def _format_info(d: dict) -> str:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The class map to write (GeoTIFF with a colour table).")
 @click.option("--preview", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write an RGB PNG of the class map.")
+              help="Also write an RGB picture of the class map: PNG (.png) or JPEG (.jpg, "
+                   ".jpeg), as the extension names.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write OA, AA, kappa, per-class accuracy and the confusion "
                                  "matrix as JSON.")
@@ -866,24 +867,32 @@ def _format_info(d: dict) -> str:
 @click.option("--model", "model_path", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Apply a saved classifier instead of training.")
 @click.option("--epochs", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Passes over the training pixels.")
+              help="Passes over the training pixels (at least; see --min-steps).")
+@click.option("--min-steps", type=click.IntRange(min=0), default=300, show_default=True,
+              help="Fewest optimizer steps: a small training set gets more epochs to reach "
+                   "them, and is trained the few-labels way (flipped and turned patches, a "
+                   "centre-weighted start).")
 @click.option("--no-asw", is_flag=True, help="Without Adaptive Spectral Weighting (ablation).")
 @click.option("--no-isi", is_flag=True, help="Without Implicit Spectral Interpolation (ablation).")
 @click.option("--isi-eta", type=click.FloatRange(min=0), default=0.1, show_default=True,
               help="ISI jitter amplitude, in units of band spacing.")
 @click.option("--isi-p", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Probability that a band is jittered in an epoch.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the --split, the network's initial weights, the order of the "
+                   "training pixels and the ISI jitter.")
 @var_option
-@device_option
+@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda|cuda:N",
+              help="Where the network trains and predicts; auto takes CUDA when there is one.")
 @force_option
 @json_option
 @common_options
 def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spec: Optional[str],
              output: Path, preview: Optional[Path], report_path: Optional[Path],
-             save_model: Optional[Path], model_path: Optional[Path], epochs: int, no_asw: bool,
-             no_isi: bool, isi_eta: float, isi_p: float, seed: int, var: Optional[str],
-             device: str, force: bool, as_json: bool, quiet: bool) -> None:
+             save_model: Optional[Path], model_path: Optional[Path], epochs: int,
+             min_steps: int, no_asw: bool, no_isi: bool, isi_eta: float, isi_p: float,
+             seed: int, var: Optional[str], device: str, force: bool, as_json: bool,
+             quiet: bool) -> None:
     """Classify a cube's pixels with SpectralFormer, on the cube as decoded from its file.
 
     INPUT is a .hnr (the classifier trains on exactly what the file decodes to; Implicit
@@ -914,8 +923,13 @@ def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spe
     outputs = [p for p in (output, preview, report_path, save_model) if p is not None]
     if len(set(map(str, outputs))) != len(outputs):
         raise click.UsageError("the outputs must be different files")
+    if preview is not None and out_mod.preview_format(preview) is None:
+        raise click.UsageError(f"--preview writes PNG (.png) or JPEG (.jpg, .jpeg), not "
+                               f"{preview.suffix or 'a file without an extension'}")
+    if "," in device:
+        raise click.UsageError("classify runs on one --device, not a list")
     settings = TrainSettings(epochs=epochs, asw=not no_asw, isi=not no_isi, isi_eta=isi_eta,
-                             isi_p=isi_p, seed=seed,
+                             isi_p=isi_p, seed=seed, min_steps=min_steps,
                              device=api.resolve_device(batch.parse_devices(device)[0]))
     with _ClassifyProgress(enabled=not quiet, epochs=epochs) as prog:
         result = run(input, output, train=train, test=test, split=split_spec,
@@ -927,9 +941,14 @@ def classify(input: Path, train: Optional[Path], test: Optional[Path], split_spe
         click.echo(_dump(report))
     elif not quiet:
         click.echo(out_mod.table(report))
+        steps = f" ({_count(result.steps, 'step')})" if result.steps else ""
         click.echo(f"{output}: {result.classes.shape[0]}×{result.classes.shape[1]} class map, "
-                   f"{result.epochs} epochs in {result.seconds:.1f} s "
+                   f"{_count(result.epochs, 'epoch')}{steps} in {result.seconds:.1f} s "
                    f"(ASW {'on' if result.asw else 'off'}, ISI {'on' if result.isi else 'off'})")
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 class _ClassifyProgress(_ProgressBar):
@@ -953,7 +972,7 @@ class _ClassifyProgress(_ProgressBar):
         fields = {"loss": f"{info.loss:.4f}"}
         if info.test_oa is not None:
             fields["oa"] = f"{100 * info.test_oa:.2f}%"
-        self.progress.update(self.task, completed=info.epoch, **fields)
+        self.progress.update(self.task, completed=info.epoch, total=info.epochs, **fields)
 
 
 def main(argv: Optional[list[str]] = None) -> None:

@@ -1,15 +1,18 @@
-"""What ``classify`` writes: the class map (GeoTIFF with a colour table), a PNG preview, a report."""
+"""What ``classify`` writes: the class map (GeoTIFF with a colour table), a preview picture (PNG
+or JPEG, as its extension names), a report."""
 
 from __future__ import annotations
 
 import json
 import struct
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
+from hinerc.errors import InputError
 from hinerc.io import Cube
 
 #: Colours of classes 1.. (class 0, unlabelled, is black); a qualitative palette, then a cycle.
@@ -28,6 +31,7 @@ def write_class_map(classes: np.ndarray, path: Path, like: Cube) -> None:
     """A one-band GeoTIFF (uint8 with a colour table up to 255 classes, else uint16), with the
     input's CRS and transform; 0 (unlabelled / no data) is its no-data value."""
     import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
 
     top = int(classes.max(initial=0))
     dtype = "uint8" if top <= 255 else "uint16"
@@ -39,10 +43,13 @@ def write_class_map(classes: np.ndarray, path: Path, like: Cube) -> None:
         from rasterio.transform import Affine
 
         profile["transform"] = Affine.from_gdal(*like.transform)  # Cube keeps GDAL order
-    with rasterio.open(path, "w", **profile) as ds:
-        ds.write(classes.astype(dtype), 1)
-        if dtype == "uint8":
-            ds.write_colormap(1, {k: colour(k) + (255,) for k in range(top + 1)})
+    with warnings.catch_warnings():
+        if like.transform is None:  # the input has no georeference: neither has its map
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+        with rasterio.open(path, "w", **profile) as ds:
+            ds.write(classes.astype(dtype), 1)
+            if dtype == "uint8":
+                ds.write_colormap(1, {k: colour(k) + (255,) for k in range(top + 1)})
 
 
 def write_png(classes: np.ndarray, path: Path) -> None:
@@ -58,6 +65,41 @@ def write_png(classes: np.ndarray, path: Path) -> None:
     png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
     path.write_bytes(png)
+
+
+#: Preview formats by file extension (lower case).
+PREVIEW_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}
+
+
+def preview_format(path: Path) -> Optional[str]:
+    """``"PNG"`` or ``"JPEG"`` as the extension of ``path`` names it; None for any other."""
+    return PREVIEW_FORMATS.get(Path(path).suffix.lower())
+
+
+def write_jpeg(classes: np.ndarray, path: Path, quality: int = 95) -> None:
+    """An RGB preview of the class map as a JPEG (GDAL's JPEG driver, through rasterio; no
+    side files). Lossy: colours blur a little at class borders; the PNG is exact."""
+    import rasterio
+    from rasterio.errors import NotGeoreferencedWarning
+
+    lut = np.array([colour(k) for k in range(int(classes.max(initial=0)) + 1)], np.uint8)
+    rgb = lut[classes].transpose(2, 0, 1)
+    with rasterio.Env(GDAL_PAM_ENABLED="NO"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotGeoreferencedWarning)  # a picture, not a map
+        with rasterio.open(path, "w", driver="JPEG", height=classes.shape[0],
+                           width=classes.shape[1], count=3, dtype="uint8",
+                           QUALITY=str(quality)) as ds:
+            ds.write(rgb)
+
+
+def write_preview(classes: np.ndarray, path: Path, fmt: str) -> None:
+    """The preview in ``fmt`` (:data:`PREVIEW_FORMATS`)."""
+    if fmt == "PNG":
+        write_png(classes, path)
+    elif fmt == "JPEG":
+        write_jpeg(classes, path)
+    else:
+        raise InputError(f"--preview writes PNG or JPEG, not {fmt}")
 
 
 def write_report(report: dict[str, Any], path: Path) -> None:
