@@ -80,6 +80,7 @@ def test_output_with_several_inputs_is_usage_error(runner, scenes):
     assert r.exit_code == 2
 
 
+@pytest.mark.slow
 def test_dask_local_cluster(runner, scenes, tmp_path, capfd):
     distributed = pytest.importorskip("distributed")
     out = tmp_path / "out"
@@ -99,6 +100,7 @@ def test_dask_local_cluster(runner, scenes, tmp_path, capfd):
         assert r.exit_code == 0 and json.loads(r.stdout)[0]["status"] == "skipped"
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_exit_1(runner, scenes, tmp_path):
     pytest.importorskip("distributed")
     r = runner.invoke(cli, ["compress", str(scenes / "s0.npy"), "--out-dir", str(tmp_path),

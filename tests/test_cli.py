@@ -183,6 +183,7 @@ def test_mat_roundtrip(runner, tmp_path):
     np.testing.assert_array_equal(b.wavelengths_nm, a.wavelengths_nm)
 
 
+@pytest.mark.slow
 def test_ctrl_c_leaves_nothing(tmp_path, sample_hdr):
     import signal
     import time

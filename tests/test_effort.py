@@ -15,7 +15,8 @@ def _rate_ok(res, rate):
     return 0.97 * rate <= res.bpppb <= 1.03 * rate
 
 
-@pytest.mark.parametrize("level", sorted(EFFORTS))
+@pytest.mark.parametrize("level", [pytest.param(lv, marks=pytest.mark.slow) if lv >= 7 else lv
+                                   for lv in sorted(EFFORTS)])
 def test_each_effort_runs_its_epochs(tmp_path, level):
     cube = make_cube(h=12, w=12, c=8)
     # 9 bpppb: the smallest file of this 12×12×8 cube is 8.30 bpppb (7.99 before the encode

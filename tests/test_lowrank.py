@@ -86,6 +86,7 @@ def test_real_crop_rate_and_measured_quality(tmp_path, sample, rate):
     assert info["sections"]["MAPS"] > info["sections"]["SPEC"] > 0
 
 
+@pytest.mark.slow
 def test_quality_rises_with_rate(sample):
     psnr = [hinerc.compress(sample, None, bpppb=r, effort=3).psnr_db for r in (0.1, 0.3, 1.0)]
     assert psnr[0] < psnr[1] < psnr[2]
@@ -139,7 +140,7 @@ def test_effort_levels_search_more():
     assert not searches[4].predict and not searches[4].aim  # the default keeps its search
 
 
-@pytest.mark.parametrize("level", [1, 5, 9])
+@pytest.mark.parametrize("level", [1, 5, pytest.param(9, marks=pytest.mark.slow)])
 def test_each_effort_writes_within_rate(tmp_path, sample, level):
     res = hinerc.compress(sample, tmp_path / "e.hnr", bpppb=0.25, effort=level)
     assert _rate_ok(res, 0.25) and res.epochs == 0

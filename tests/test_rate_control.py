@@ -53,7 +53,7 @@ def test_fit_bits_lands_budget():
 
 @requires_shared_data
 @pytest.mark.parametrize("arch", CODECS)
-@pytest.mark.parametrize("rate", [0.05, 0.25, 1.0, 2.0])
+@pytest.mark.parametrize("rate", [0.05, 0.25, 1.0, pytest.param(2.0, marks=pytest.mark.slow)])
 def test_jasper_ridge_rates(tmp_path, rate, arch):
     cube = read_cube(SHARED_DATA / "jasper_ridge" / "jasperRidge2_R198.hdr")
     out = tmp_path / "j.hnr"

@@ -53,6 +53,7 @@ def test_tiled_roundtrip_rate_psnr_nodata(tiled):
     assert hinerc.inspect(path)["tiles"] == 9
 
 
+@pytest.mark.slow
 def test_no_visible_seams(tmp_path, sample_hdr):
     """On real texture, the error steps across tile borders about as much as between
     neighbouring pixels inside a tile (measured 1.98× at 30.4 dB with 20×20 tiles, 6 epochs;
