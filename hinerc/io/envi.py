@@ -19,7 +19,6 @@ from hinerc.errors import HinercWarning, InputError
 from hinerc.io.cube import Cube
 from hinerc.io.radiometry import envi_fields_for
 from hinerc.io.spectral_meta import (
-    atomic_outputs,
     format_envi_list,
     make_cube,
     map_info_to_transform,
@@ -33,6 +32,7 @@ from hinerc.io.spectral_meta import (
     values_to_nm,
     wavelengths_from_band_names,
 )
+from hinerc.outputs import atomic_outputs
 
 #: ENVI data type code -> numpy dtype
 ENVI_DTYPES = {

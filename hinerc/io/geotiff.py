@@ -20,7 +20,6 @@ from hinerc.errors import InputError
 from hinerc.io.cube import Cube
 from hinerc.io.radiometry import gdal_scales_for
 from hinerc.io.spectral_meta import (
-    atomic_outputs,
     canonical_unit,
     make_cube,
     nm_to_strings,
@@ -32,6 +31,7 @@ from hinerc.io.spectral_meta import (
     values_to_nm,
     wavelengths_from_band_names,
 )
+from hinerc.outputs import atomic_outputs
 
 _BAND_OWNED = {"wavelength", "wavelength_units", "fwhm", "bbl"}
 _IMAGERY_OWNED = {"CENTRAL_WAVELENGTH_UM", "FWHM_UM"}

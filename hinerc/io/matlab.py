@@ -18,12 +18,12 @@ from hinerc.io.cube import Cube
 from hinerc.io.declare import reshape_columns
 from hinerc.io.spectral_meta import (
     UNIT_NAMES,
-    atomic_outputs,
     infer_unit,
     make_cube,
     one_line,
     values_to_nm,
 )
+from hinerc.outputs import atomic_outputs
 
 _NUMERIC_CLASSES = {"double", "single", "int8", "uint8", "int16", "uint16", "int32", "uint32",
                     "int64", "uint64"}

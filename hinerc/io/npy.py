@@ -8,7 +8,8 @@ import numpy as np
 
 from hinerc.errors import InputError
 from hinerc.io.cube import Cube
-from hinerc.io.spectral_meta import atomic_outputs, make_cube, one_line
+from hinerc.io.spectral_meta import make_cube, one_line
+from hinerc.outputs import atomic_outputs
 
 
 #: The first bytes of every .npy file.

@@ -1,5 +1,6 @@
 """Helpers shared by the readers and writers: wavelength units, band-name wavelengths,
-ENVI list values, ENVI ``map info`` <-> GDAL geotransform, atomic output files.
+ENVI list values, ENVI ``map info`` <-> GDAL geotransform. (Every writer writes through
+:func:`hinerc.outputs.atomic_outputs`.)
 
 Unit conversions go through :mod:`decimal` (a power-of-ten shift of the shortest decimal
 representation), so that a value written in micrometres reads back as exactly the same float
@@ -17,7 +18,6 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from hinerc.errors import HinercWarning, InputError
-from hinerc.outputs import atomic_outputs  # noqa: F401  (re-exported for the writers)
 
 # ---------------------------------------------------------------------------------- units
 #: canonical unit -> power of ten that turns a value in that unit into nanometres
