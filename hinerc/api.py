@@ -280,6 +280,10 @@ def inspect(path: PathLike, format: Optional[str] = None, var: Optional[str] = N
         with open(p, "rb") as fh:
             head = fh.read(len(SIGNATURE))
     except FileNotFoundError:
+        from hinerc.io.stack import is_pattern
+
+        if is_pattern(p):  # a quoted glob pattern of band images
+            return describe_cube(p, format=format, var=var)
         raise InputError(f"{p}: no such file") from None
     except IsADirectoryError:
         return describe_cube(p, format=format, var=var)  # a folder of band images

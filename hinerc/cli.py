@@ -757,7 +757,7 @@ def _fit_paths(paths: list[str], width: int, ell: str) -> list[str]:
 
 # ----------------------------------------------------------------------------- info
 @cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("input", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("input", type=click.Path(path_type=Path))
 @format_option
 @var_option
 @json_option
@@ -774,6 +774,7 @@ def info(input: Path, fmt: Optional[str], var: Optional[str], as_json: bool, qui
       hinerc info scene.hnr
       hinerc info scene.hnr --json | python -c "import json,sys; print(json.load(sys.stdin)['bpppb'])"
       hinerc info scene.hdr
+      hinerc info bands/             # a folder of single-band PNG/TIFF files
     """
     from hinerc import api
 

@@ -3,6 +3,8 @@ what an output drops, --interleave where it cannot apply."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import rasterio
@@ -213,6 +215,14 @@ def test_compress_a_quoted_pattern(runner, tmp_path, png_folder):
     import hinerc
 
     assert hinerc.inspect(tmp_path / "toy_ms.hnr")["shape"] == [24, 20, 9]
+
+
+def test_info_describes_a_folder_and_a_pattern(runner, png_folder):
+    folder, _ = png_folder
+    for arg, bands in ((folder, 10), (folder / "toy_ms_?.png", 9)):
+        r = runner.invoke(cli, ["info", str(arg), "--json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["shape"] == [24, 20, bands]
 
 
 def test_several_images_and_one_output_is_a_usage_error(runner, tmp_path, png_folder):
