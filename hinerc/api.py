@@ -26,6 +26,7 @@ from hinerc.io import Cube, input_files, output_files, read_cube, write_cube
 from hinerc.outputs import (check_compress_input, check_compress_output, check_output,
                             write_atomic)
 from hinerc.progress import Progress
+from hinerc.region import BandsLike, WindowLike, parse_bands, parse_window, region
 from hinerc.settings import EncodeSettings
 
 PathLike = Union[str, os.PathLike]
@@ -189,18 +190,26 @@ def _out_dtype(dtype: Optional[str]) -> Optional[np.dtype]:
 
 def decompress(source: PathLike, output: Optional[PathLike] = None, *, format: Optional[str] = None,
                interleave: Optional[str] = None, device: str = "auto", force: bool = False,
-               dtype: Optional[str] = None) -> Cube:
+               dtype: Optional[str] = None, window: WindowLike = None,
+               bands: BandsLike = None) -> Cube:
     """Decode a ``.hnr`` file; write it to ``output`` (format by extension) when given.
 
     Args:
         dtype: ``None`` keeps the original sample type; ``"float32"`` writes floats.
+        window: ``(row, col, height, width)`` or ``"ROW,COL,HEIGHT,WIDTH"``: decode only that
+            window (only the tiles it meets); the cube's geotransform is the window's.
+        bands: ``"10:60,70"`` or a list of 0-based band indices: decode only those bands,
+            with their wavelengths and other per-band metadata (see :mod:`hinerc.region`).
     """
     src = Path(source)
     out_path = Path(output) if output is not None else None
     out_dt = _out_dtype(dtype)
     dev = checked_device(device)
+    parse_window(window), parse_bands(bands)  # usage errors before any work
     _check_cube_output(out_path, src, format, force)
-    cube = pipeline.decode(pipeline.read(src), dev)
+    ld = pipeline.read(src)
+    hd = ld.file.header
+    cube = pipeline.decode(ld, dev, region(window, bands, hd.height, hd.width, hd.bands))
     if out_dt is not None:
         cube = cube.with_data(cube.data.astype(out_dt))
     if out_path is not None:
@@ -214,12 +223,15 @@ def resample(source: PathLike, output: Optional[PathLike] = None, *,
              like: Union[Cube, PathLike, None] = None, srf: Optional[PathLike] = None,
              extrapolate: bool = False, format: Optional[str] = None,
              interleave: Optional[str] = None, dtype: Optional[str] = None,
-             device: str = "auto", force: bool = False) -> Cube:
+             device: str = "auto", force: bool = False, window: WindowLike = None) -> Cube:
     """Decode a ``.hnr`` at other wavelengths; write it to ``output`` when given.
 
     Exactly one of ``wavelengths`` (``"400:2500:5"``, ``"450,550"`` or a sequence of nm), ``like``
     (a cube or a path: its wavelengths, and FWHM when it has them) or ``srf`` (a CSV of spectral
     responses) says which bands to produce; see :mod:`hinerc.spectral` for the model.
+
+    ``window`` (``(row, col, height, width)`` or ``"ROW,COL,HEIGHT,WIDTH"``) resamples only
+    that window, decoding only the tiles it meets.
 
     Raises:
         InputError: no or several band choices, a wavelength outside the encoded range (unless
@@ -234,6 +246,7 @@ def resample(source: PathLike, output: Optional[PathLike] = None, *,
     out_path = Path(output) if output is not None else None
     out_dt = _out_dtype(dtype)
     dev = checked_device(device)
+    parse_window(window)
     _check_cube_output(out_path, src, format, force)
     if wavelengths is not None:
         target = (parse_wavelengths(wavelengths) if isinstance(wavelengths, str)
@@ -250,19 +263,26 @@ def resample(source: PathLike, output: Optional[PathLike] = None, *,
     if f.meta.get("wavelengths_nm") is None:
         raise InputError(f"{src}: the cube declares no wavelengths, so it cannot be resampled")
     hd = f.header
+    reg = region(window, None, hd.height, hd.width, hd.bands)
     out_dt = out_dt if out_dt is not None else np.dtype(hd.dtype)
-    data = np.empty((hd.height, hd.width, target.count), dtype=out_dt)
+    data = np.empty((reg.height, reg.width, target.count), dtype=out_dt)
     nodata = f.meta.get("nodata")
     for i, (rect, sub) in enumerate(zip(ld.rects, f.plain())):
-        data[rect.window()] = resample_samples(pipeline.decode_part(ld, i, dev), sub.bands.kinds,
-                                               f.meta["wavelengths_nm"], nodata, target,
-                                               extrapolate, out_dt)
+        where = reg.overlap(rect.top, rect.left, rect.height, rect.width)
+        if where is None:
+            continue
+        rows, cols, t_rows, t_cols = where
+        # the spectral model is chosen on the whole tile: resample it, then cut the window
+        data[rows, cols] = resample_samples(pipeline.decode_part(ld, i, dev), sub.bands.kinds,
+                                            f.meta["wavelengths_nm"], nodata, target,
+                                            extrapolate, out_dt)[t_rows, t_cols]
     try:
         base = Cube.from_metadata(np.zeros((1, 1, hd.bands), hd.dtype), f.meta)
     except InputError as exc:
         from hinerc.errors import CorruptFileError
 
         raise CorruptFileError(f"invalid metadata: {exc}") from exc
+    base = base.part(base.data, reg.top, reg.left, None)  # the window's georeference
     cube = base.with_bands(data, target.centres_nm,
                            target.fwhm_nm if target.fwhm_nm is not None else None,
                            list(target.names))

@@ -100,20 +100,24 @@ def prepare(cube: Cube) -> PreparedCube:
 
 
 def restore(table: BandTable, decoded: np.ndarray, mask: np.ndarray, dtype: str,
-            nodata: Optional[float], height: int, width: int) -> np.ndarray:
-    """Build the H×W×C cube in ``dtype`` from decoded coded bands (N×H×W in [0, 1])."""
+            nodata: Optional[float], height: int, width: int,
+            bands: Optional[np.ndarray] = None) -> np.ndarray:
+    """Build the H×W×C cube in ``dtype`` from decoded coded bands (N×H×W in [0, 1]); with
+    ``bands`` (indices into the C bands) only those, in that order."""
     c = table.kinds.size
+    sel = np.arange(c) if bands is None else np.asarray(bands, dtype=np.int64)
     dt = np.dtype(dtype)
-    out = np.empty((height, width, c), dtype=dt)
+    out = np.empty((height, width, sel.size), dtype=dt)
     coded_pos = {int(b): i for i, b in enumerate(table.coded)}
     if dt.kind in "iu":
         info = np.iinfo(dt)
     fill = nodata if nodata is not None else 0
-    mask_bands = np.nonzero(table.kinds != BAND_NODATA)[0]
-    for b in range(c):
+    mask_pos = {int(b): j for j, b in enumerate(np.nonzero(table.kinds != BAND_NODATA)[0])}
+    masked = nodata is not None and mask.any()
+    for i, b in enumerate(sel.tolist()):
         kind = table.kinds[b]
         if kind == BAND_NODATA:
-            out[:, :, b] = np.asarray(fill).astype(dt)
+            out[:, :, i] = np.asarray(fill).astype(dt)
             continue
         if kind == BAND_CONSTANT:
             vals = np.full((height, width), table.offsets[b])
@@ -121,9 +125,7 @@ def restore(table: BandTable, decoded: np.ndarray, mask: np.ndarray, dtype: str,
             vals = table.offsets[b] + table.scales[b] * decoded[coded_pos[b]].astype(np.float64)
         if dt.kind in "iu":
             vals = np.clip(np.rint(vals), info.min, info.max)
-        out[:, :, b] = vals.astype(dt)
-    if nodata is not None and mask.any():
-        sub = out[:, :, mask_bands]
-        sub[mask] = np.asarray(nodata).astype(dt)
-        out[:, :, mask_bands] = sub
+        out[:, :, i] = vals.astype(dt)
+        if masked:
+            out[:, :, i][mask[:, :, mask_pos[b]]] = np.asarray(nodata).astype(dt)
     return out

@@ -432,21 +432,34 @@ def cube_output_options(f):  # noqa: ANN001
 
 
 # ----------------------------------------------------------------------------- decompress
+window_option = click.option(
+    "--window", metavar="ROW,COL,HEIGHT,WIDTH", default=None,
+    help="Decode only this window (rows and columns from 0 at the top left); only the tiles "
+         "it meets are decoded, and the output's georeference is the window's.")
+bands_option = click.option(
+    "--bands", metavar="LIST", default=None,
+    help="Decode only these bands: 0-based numbers and START:STOP ranges, stop excluded "
+         "(10:60 is bands 10 to 59), comma-separated; their wavelengths and other per-band "
+         "metadata follow.")
+
+
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The cube to write, for a single input; its extension picks the format "
                    "(.hdr/.img ENVI, .tif GeoTIFF, .mat, .npy).")
+@window_option
+@bands_option
 @cube_output_options
 @device_option
 @force_option
 @batch_options("Files decoded at once (processes).")
 @json_option
 @common_options
-def decompress(inputs: tuple[Path, ...], output: Optional[Path], fmt: Optional[str],
-               interleave: Optional[str], dtype: Optional[str], device: str, force: bool,
-               out_dir: Optional[Path], jobs: int, scheduler: Optional[str], as_json: bool,
-               quiet: bool) -> None:
+def decompress(inputs: tuple[Path, ...], output: Optional[Path], window: Optional[str],
+               bands: Optional[str], fmt: Optional[str], interleave: Optional[str],
+               dtype: Optional[str], device: str, force: bool, out_dir: Optional[Path],
+               jobs: int, scheduler: Optional[str], as_json: bool, quiet: bool) -> None:
     """Decode .hnr files back to cubes.
 
     Each cube has the original shape, sample type (integers rounded and clipped), no-data
@@ -459,15 +472,19 @@ def decompress(inputs: tuple[Path, ...], output: Optional[Path], fmt: Optional[s
       hinerc decompress scene.hnr -o decoded.hdr
       hinerc decompress scene.hnr -o decoded.tif --dtype float32
       hinerc decompress out/*.hnr --out-dir decoded/ -f gtiff --jobs 2
+      hinerc decompress scene.hnr -o part.tif --window 500,1000,100,100 --bands 10:60
     """
     import time
 
     from hinerc import api, batch
+    from hinerc.region import parse_bands, parse_window
 
     _show_warnings(quiet)
+    parse_window(window), parse_bands(bands)
     devices = batch.parse_devices(device)
     if _is_batch(inputs, output, out_dir, jobs, scheduler):
-        options = dict(format=fmt, interleave=interleave, dtype=dtype)
+        options = dict(format=fmt, interleave=interleave, dtype=dtype, window=window,
+                       bands=bands)
         _run_batch("decompress", inputs, out_dir, batch.OUTPUT_EXT[fmt or "envi"], force,
                    options, jobs, devices, scheduler, quiet, as_json)
         return
@@ -476,7 +493,7 @@ def decompress(inputs: tuple[Path, ...], output: Optional[Path], fmt: Optional[s
     input, device = inputs[0], devices[0]
     t0 = time.perf_counter()
     cube = api.decompress(input, output, format=fmt, interleave=interleave, device=device,
-                          force=force, dtype=dtype)
+                          force=force, dtype=dtype, window=window, bands=bands)
     secs = time.perf_counter() - t0
     if as_json:
         click.echo(_dump(batch.decompress_record(input, output, cube, secs)))
@@ -502,13 +519,14 @@ def decompress(inputs: tuple[Path, ...], output: Optional[Path], fmt: Optional[s
                    "column per output band (an optional header row names the bands).")
 @click.option("--extrapolate", is_flag=True,
               help="Allow centres outside the encoded range (the model continues linearly).")
+@window_option
 @cube_output_options
 @device_option
 @force_option
 @json_option
 @common_options
 def resample(input: Path, output: Path, wavelengths: Optional[str], like: Optional[Path],
-             srf: Optional[Path], extrapolate: bool, fmt: Optional[str],
+             srf: Optional[Path], extrapolate: bool, window: Optional[str], fmt: Optional[str],
              interleave: Optional[str], dtype: Optional[str], device: str, force: bool,
              as_json: bool, quiet: bool) -> None:
     """Decode a .hnr at other wavelengths, or onto another sensor's bands.
@@ -538,7 +556,7 @@ def resample(input: Path, output: Path, wavelengths: Optional[str], like: Option
     t0 = time.perf_counter()
     cube = api.resample(input, output, wavelengths=wavelengths, like=like, srf=srf,
                         extrapolate=extrapolate, format=fmt, interleave=interleave, dtype=dtype,
-                        device=devices[0], force=force)
+                        device=devices[0], force=force, window=window)
     secs = time.perf_counter() - t0
     wl = cube.wavelengths_nm
     if as_json:

@@ -37,6 +37,7 @@ from hinerc.format.mask import decode_mask, encode_mask
 from hinerc.io import Cube
 from hinerc.metrics import Quality, QualityAccumulator
 from hinerc.progress import Progress
+from hinerc.region import Region
 from hinerc.settings import EncodeSettings
 
 #: Full-length placeholders of the report's measured figures: the report is sized before the
@@ -330,8 +331,10 @@ def read(path: Any) -> Loaded:
 
 
 # ----------------------------------------------------------------------------- decoding
-def decode_part(ld: Loaded, index: int, device: str = "cpu") -> np.ndarray:
-    """The H×W×C samples of plain file ``index`` (the whole cube, or tile ``index``)."""
+def decode_part(ld: Loaded, index: int, device: str = "cpu",
+                bands: Optional[np.ndarray] = None) -> np.ndarray:
+    """The H×W×C samples of plain file ``index`` (the whole cube, or tile ``index``); with
+    ``bands``, only those bands (indices, in that order)."""
     sub = ld.file.plain()[index]
     part = ld.parts[index]
     hd = sub.header
@@ -340,19 +343,29 @@ def decode_part(ld: Loaded, index: int, device: str = "cpu") -> np.ndarray:
     n_mask = int((sub.bands.kinds != 2).sum())
     mask = decode_mask(sub.mask, (hd.height, hd.width, n_mask))
     return restore(sub.bands, decoded, mask, hd.dtype, ld.file.meta.get("nodata"), hd.height,
-                   hd.width)
+                   hd.width, bands)
 
 
-def decode(ld: Loaded, device: str = "cpu") -> Cube:
-    """The cube of a parsed file, in its original dtype and metadata."""
+def decode(ld: Loaded, device: str = "cpu", region: Optional[Region] = None) -> Cube:
+    """The cube of a parsed file, in its original dtype and metadata; with ``region``, only
+    that window and those bands, decoding only the tiles the window meets (the metadata
+    follows: geotransform at the window's corner, per-band fields of the chosen bands)."""
     hd = ld.file.header
-    if ld.file.tiles:
-        data = np.empty((hd.height, hd.width, hd.bands), dtype=hd.dtype)
-        for i, rect in enumerate(ld.rects):
-            data[rect.window()] = decode_part(ld, i, device)
+    if region is None:
+        region = Region.whole(hd.height, hd.width)
+    bands = region.bands
+    if len(ld.rects) == 1 and region.is_whole(hd.height, hd.width):
+        data = decode_part(ld, 0, device)  # the common case, without a copy
     else:
-        data = decode_part(ld, 0, device)
+        count = hd.bands if bands is None else bands.size
+        data = np.empty((region.height, region.width, count), dtype=hd.dtype)
+        for i, rect in enumerate(ld.rects):
+            where = region.overlap(rect.top, rect.left, rect.height, rect.width)
+            if where is not None:
+                rows, cols, t_rows, t_cols = where
+                data[rows, cols] = decode_part(ld, i, device, bands)[t_rows, t_cols]
     try:
-        return Cube.from_metadata(data, ld.file.meta)
+        whole = Cube.from_metadata(np.zeros((1, 1, hd.bands), hd.dtype), ld.file.meta)
+        return whole.part(data, region.top, region.left, bands)
     except InputError as exc:
         raise CorruptFileError(f"invalid metadata: {exc}") from exc

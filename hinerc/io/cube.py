@@ -190,6 +190,64 @@ class Cube:
                                    fwhm_nm=fwhm_nm, band_names=band_names, bad_bands=None,
                                    extra=extra)
 
+    def part(self, data: np.ndarray, top: int, left: int, bands: Optional[np.ndarray]) -> "Cube":
+        """This cube's metadata around a part of it: ``data`` is the window whose first row
+        and column are ``top`` and ``left``, holding the bands ``bands`` (indices into this
+        cube's bands, in order; ``None`` for all).
+
+        The geotransform moves to the window's corner; per-band metadata (wavelengths, FWHM,
+        bad bands, names, ENVI per-band lists, GDAL band tags, scales, offsets and units) is
+        kept for the chosen bands, and ENVI ``default bands`` is renumbered (dropped when one
+        of them is not kept).
+        """
+        transform = self.transform
+        if transform is not None and (top or left):
+            x0, dx, rx, y0, ry, dy = transform
+            transform = (x0 + left * dx + top * rx, dx, rx, y0 + left * ry + top * dy, ry, dy)
+        extra = {ns: dict(v) if isinstance(v, dict) else v for ns, v in self.extra.items()}
+        if bands is None:
+            return dataclasses.replace(self, data=data, transform=transform, extra=extra)
+        idx = [int(b) for b in bands]
+        c = self.bands
+
+        def pick(v: Any) -> Any:
+            return None if v is None else (v[idx] if isinstance(v, np.ndarray)
+                                           else [v[i] for i in idx])
+
+        gdal = extra.get("gdal")
+        if isinstance(gdal, dict):
+            for key in ("band_tags", "scales", "offsets", "units"):
+                vals = gdal.get(key)
+                if isinstance(vals, list):
+                    if len(vals) == c:
+                        gdal[key] = pick(vals)
+                    else:
+                        gdal.pop(key)
+        envi = extra.get("envi")
+        if isinstance(envi, dict):
+            from hinerc.io.spectral_meta import format_envi_list, split_envi_list
+
+            for key in PER_BAND_ENVI:
+                if key not in envi:
+                    continue
+                items = split_envi_list(str(envi[key]))
+                if key == "default bands":
+                    new = {int(b): i for i, b in enumerate(idx)}
+                    try:
+                        kept = [new[int(float(v)) - 1] + 1 for v in items]
+                    except (KeyError, ValueError):
+                        envi.pop(key)
+                        continue
+                    envi[key] = format_envi_list([str(v) for v in kept])
+                elif len(items) == c:
+                    envi[key] = format_envi_list(pick(items))
+                else:
+                    envi.pop(key)
+        return dataclasses.replace(self, data=data, transform=transform,
+                                   wavelengths_nm=pick(self.wavelengths_nm),
+                                   fwhm_nm=pick(self.fwhm_nm), bad_bands=pick(self.bad_bands),
+                                   band_names=pick(self.band_names), extra=extra)
+
     def with_data(self, data: np.ndarray) -> "Cube":
         """A copy of this cube's metadata around new samples of the same band count."""
         return dataclasses.replace(self, data=data, extra=dict(self.extra))
