@@ -190,9 +190,14 @@ def test_ctrl_c_leaves_nothing(tmp_path, sample_hdr):
     p = subprocess.Popen([sys.executable, "-m", "hinerc", "compress", str(sample_hdr), "-o",
                           str(tmp_path / "out.hnr"), "--bpppb", "0.5", "--arch", "hiner", "--epochs", "500"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(6)
-    p.send_signal(signal.SIGINT)
-    _, err = p.communicate(timeout=60)
+    try:
+        time.sleep(6)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=60)
+    finally:  # never leave a 500-epoch training behind, whatever happened above
+        if p.poll() is None:
+            p.kill()
+            p.wait()
     assert p.returncode == 130
     assert "interrupted" in err
     assert list(tmp_path.iterdir()) == []
