@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import math
 import os
+import time
+import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence, Union
@@ -46,7 +48,7 @@ class CompressResult:
     path: Optional[Path]
     size_bytes: int
     bpppb: float
-    target_bpppb: float
+    target_bpppb: Optional[float]
     psnr_db: float
     seconds: float
     epochs: int
@@ -60,6 +62,8 @@ class CompressResult:
     worst_band_nm: Optional[float] = None
     sam_deg: Optional[float] = None
     max_abs_error: Optional[float] = None
+    target_psnr_db: Optional[float] = None
+    target_min_band_psnr_db: Optional[float] = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: measured values unrounded, ``seconds`` to 2 decimals as in the file's
@@ -97,7 +101,8 @@ def _read(source: Union[Cube, PathLike], format: Optional[str], var: Optional[st
 
 # ----------------------------------------------------------------------------- compress
 def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *,
-             settings: Optional[EncodeSettings] = None, bpppb: float = 0.2, effort: int = 5,
+             settings: Optional[EncodeSettings] = None, bpppb: Optional[float] = None,
+             psnr: Optional[float] = None, min_band_psnr: Optional[float] = None, effort: int = 5,
              arch: str = codecs.DEFAULT, seed: int = 0,
              device: str = "auto", time_limit: Optional[float] = None,
              tile: Optional[int] = None, jobs: int = 1, format: Optional[str] = None,
@@ -114,7 +119,12 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         settings: every choice of the encode at once (as the CLI and a batch build it); it
             replaces the keywords from ``bpppb`` to ``resample`` and the codec options, but
             ``device`` and ``jobs`` still apply.
-        bpppb: target rate: file bytes × 8 / (H·W·C).
+        bpppb: target rate: file bytes × 8 / (H·W·C) (0.2 when nothing else is asked); with
+            ``psnr`` or ``min_band_psnr``, the highest rate allowed.
+        psnr, min_band_psnr: instead of a rate, the smallest file whose band-mean PSNR (or
+            every band's PSNR) is at least this many dB, found by searching the rate
+            (:mod:`hinerc.targets`; several encodes). Raises
+            :class:`~hinerc.targets.QualityTargetError` (a RateError) when ``bpppb`` is too low.
         effort: 1..9, the codec's preset (``lowrank``: how many ranks and embedding steps are
             tried; ``hiner``: epochs, bands per step, learning rate).
         arch: the codec (:func:`hinerc.codecs.names`): ``lowrank`` (default) or ``hiner``.
@@ -147,7 +157,8 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
     if settings is None:
         settings = EncodeSettings(bpppb=bpppb, effort=effort, arch=arch, seed=seed,
                                   device=device, time_limit=time_limit, tile=tile, jobs=jobs,
-                                  resample=resample, codec_options=codec_options)
+                                  resample=resample, codec_options=codec_options, psnr=psnr,
+                                  min_band_psnr=min_band_psnr)
     else:
         settings = replace(settings, device=device, jobs=jobs)
     inputs = _reader_input(source, format)
@@ -157,7 +168,7 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         check_compress_output(out_path)
     cube = _read(source, format, var,
                  dict(nodata=nodata, wavelengths=wavelengths, fwhm=fwhm, shape=shape))
-    enc = pipeline.encode(cube, settings, progress, on_stage)
+    enc = _encode(cube, settings, progress, on_stage)
     if out_path is not None:
         write_atomic(out_path, enc.data)
     q = enc.quality
@@ -167,7 +178,37 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
                           q.psnr_db, enc.seconds, enc.epochs, enc.device, enc.model_values,
                           (h, w, c), cube.dtype.name, enc.codec, q.worst_band_psnr_db,
                           q.worst_band, band_nm(cube.wavelengths_nm, q.worst_band), q.sam_deg,
-                          q.max_abs_error)
+                          q.max_abs_error, settings.psnr, settings.min_band_psnr)
+
+
+def _encode(cube: Cube, settings: EncodeSettings, progress: Optional[Callable[[Progress], None]],
+            on_stage: Optional[Callable[[str], None]]) -> "pipeline.Encoded":
+    """One encode at the rate asked, or the rate search of a quality target."""
+    if not settings.quality_target:
+        return pipeline.encode(cube, settings, progress, on_stage)
+    from hinerc import targets
+
+    target = targets.Target(settings.psnr, settings.min_band_psnr)
+    ceiling = targets.ceiling_of(settings.bpppb, cube.dtype.itemsize * 8)
+
+    said: dict[int, list] = {}  # the warnings of each probe: only the chosen one's are shown
+
+    def at(rate: float) -> "pipeline.Encoded":
+        if on_stage is not None:
+            on_stage(f"trying {rate:.4g} bpppb for {target.describe()}")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            enc = pipeline.encode(cube, replace(settings, bpppb=rate, psnr=None,
+                                                min_band_psnr=None), progress, None)
+        said[id(enc)] = caught
+        return enc
+
+    t0 = time.perf_counter()
+    best = targets.search(at, target, ceiling)
+    for w in said.get(id(best), []):
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    # the time of the whole search (the file's own report holds its last encode's)
+    return replace(best, seconds=time.perf_counter() - t0)
 
 
 # ----------------------------------------------------------------------------- decompress

@@ -239,9 +239,16 @@ def cli() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The .hnr to write, for a single input [default: INPUT (a pattern's "
                    "folder) with .hnr].")
-@click.option("--bpppb", type=click.FloatRange(min=0, min_open=True), default=0.2,
-              show_default=True, metavar="BITS",
-              help="Target rate: file size in bits per pixel per band (±3%).")
+@click.option("--bpppb", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="BITS",
+              help="Target rate: file size in bits per pixel per band (±3%) [default: 0.2]; "
+                   "with --psnr or --min-band-psnr, the highest rate allowed.")
+@click.option("--psnr", type=click.FloatRange(min=0, min_open=True), default=None, metavar="DB",
+              help="Instead of a rate: the smallest file whose band-mean PSNR is at least DB "
+                   "(the rate is searched: several encodes).")
+@click.option("--min-band-psnr", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="DB", help="Instead of a rate: the smallest file whose every band has a "
+                                 "PSNR of at least DB (combines with --psnr).")
 @click.option("-e", "--effort", type=click.IntRange(1, 9), default=5, show_default=True,
               help="Effort preset: 1 fastest … 9 best (lowrank: ranks and steps searched; "
                    "hiner: epochs, bands per step, learning rate).")
@@ -274,7 +281,8 @@ def cli() -> None:
                "tiles fitted at once.")
 @json_option
 @common_options
-def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, effort: int,
+def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: Optional[float],
+             psnr: Optional[float], min_band_psnr: Optional[float], effort: int,
              arch: str, time_limit: Optional[float], tile: int, no_resample: bool, seed: int,
              nodata: Optional[float], wavelengths: Optional[tuple], fwhm: Optional[tuple],
              shape: Optional[tuple], device: str,
@@ -284,7 +292,7 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     """Compress cubes into .hnr files of a given size.
 
     Fits a model to each INPUT and writes one self-contained .hnr whose size is --bpppb bits
-    per sample (±3%). The default model (--arch lowrank) mixes a few feature maps, coded with
+    per sample (±3%), or the smallest whose PSNR reaches --psnr / --min-band-psnr. The default model (--arch lowrank) mixes a few feature maps, coded with
     JPEG 2000, by a small per-band embedding, searching the number of maps for the best
     quality; --arch hiner trains the published HINER network instead. Files are written
     atomically: on any error or Ctrl-C nothing partial is left behind.
@@ -301,6 +309,7 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     Examples:
       hinerc compress scene.hdr -o scene.hnr --bpppb 0.2
       hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --effort 9
+      hinerc compress tile.tif -o tile.hnr --psnr 45 --bpppb 1
       hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --arch hiner --device cuda
       hinerc compress big.hdr -o big.hnr --bpppb 0.1 --effort 1 --time-limit 60
       hinerc compress cube.mat --var hsi -o cube.hnr --quiet
@@ -320,7 +329,8 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     devices = batch.parse_devices(device)
     settings = EncodeSettings(bpppb=bpppb, effort=effort, arch=arch, seed=seed,
                               time_limit=time_limit, tile=tile, resample=not no_resample,
-                              codec_options=codec_opts)  # every check, before any work
+                              codec_options=codec_opts, psnr=psnr,
+                              min_band_psnr=min_band_psnr)  # every check, before any work
     options = dict(settings=settings, format=fmt, var=var, nodata=nodata,
                    wavelengths=wavelengths, fwhm=fwhm, shape=shape)
     if len(inputs) > 1 and output is not None and all(
@@ -342,7 +352,8 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: float, eff
     elif not quiet:
         worst = _fmt_worst(result.worst_band_psnr_db, result.worst_band, result.worst_band_nm)
         click.echo(f"{output}: {result.size_bytes:,} bytes, {result.bpppb:.4f} bpppb "
-                   f"(target {bpppb:g}), PSNR {result.psnr_db:.2f} dB (worst band {worst}), "
+                   f"({_fmt_target(settings)}), PSNR {result.psnr_db:.2f} dB (worst band "
+                   f"{worst}), "
                    f"SAM {_fmt_num(result.sam_deg, '.2f', '°')}, "
                    f"max error {_fmt_num(result.max_abs_error, '.6g')}, "
                    f"{result.seconds:.1f} s on {result.device}", err=False)
@@ -429,6 +440,19 @@ def cube_output_options(f):  # noqa: ANN001
                           "Ignored with a warning for .mat and .npy, as gdal_translate warns "
                           "about a creation option the output driver lacks.")(f)
     return format_option(f)
+
+
+def _fmt_target(settings: Any) -> str:
+    """What the closing line says was asked: the rate, or the quality (and its ceiling)."""
+    if not settings.quality_target:
+        return f"target {settings.bpppb:g}"
+    asked = []
+    if settings.psnr is not None:
+        asked.append(f"PSNR ≥ {settings.psnr:g} dB")
+    if settings.min_band_psnr is not None:
+        asked.append(f"every band ≥ {settings.min_band_psnr:g} dB")
+    ceiling = f", at most {settings.bpppb:g} bpppb" if settings.bpppb is not None else ""
+    return "asked " + " and ".join(asked) + ceiling
 
 
 # ----------------------------------------------------------------------------- decompress

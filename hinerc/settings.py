@@ -18,6 +18,7 @@ from hinerc.errors import UsageError
 
 EFFORT_LEVELS = range(1, 10)
 DEFAULT_EFFORT = 5
+DEFAULT_BPPPB = 0.2
 MIN_TILE = 8
 
 
@@ -36,7 +37,7 @@ class EncodeSettings:
     ``bands_per_step`` for ``hiner``); an option no codec has, or one of another codec, is a
     usage error."""
 
-    bpppb: float = 0.2
+    bpppb: Optional[float] = None  # DEFAULT_BPPPB without a quality target; a ceiling with one
     effort: int = DEFAULT_EFFORT
     arch: str = codecs.DEFAULT
     seed: int = 0
@@ -46,9 +47,17 @@ class EncodeSettings:
     jobs: int = 1
     resample: bool = True
     codec_options: Mapping[str, Any] = field(default_factory=dict)
+    psnr: Optional[float] = None
+    min_band_psnr: Optional[float] = None
 
     def __post_init__(self) -> None:
-        _positive("--bpppb", self.bpppb)
+        for name, v in (("--psnr", self.psnr), ("--min-band-psnr", self.min_band_psnr)):
+            if v is not None:
+                _positive(name, v)
+        if self.bpppb is None and not self.quality_target:
+            object.__setattr__(self, "bpppb", DEFAULT_BPPPB)
+        if self.bpppb is not None:
+            _positive("--bpppb", self.bpppb)
         if isinstance(self.effort, bool) or self.effort not in EFFORT_LEVELS:
             raise UsageError(f"--effort must be 1..9, got {self.effort}")
         codec = codecs.get(self.arch)  # UsageError naming the choices
@@ -77,6 +86,11 @@ class EncodeSettings:
                 raise UsageError(f"unknown option {flag}")
             checked[name] = known[name].check(value)
         object.__setattr__(self, "codec_options", checked)
+
+    @property
+    def quality_target(self) -> bool:
+        """True when a quality (``--psnr``, ``--min-band-psnr``) drives the rate."""
+        return self.psnr is not None or self.min_band_psnr is not None
 
     @property
     def codec(self) -> "codecs.Codec":
