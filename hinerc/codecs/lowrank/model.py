@@ -38,7 +38,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from hinerc.codecs.lowrank.mapcoders import MapCoder
+from hinerc.codecs.lowrank.mapcoders import Importance, MapCoder
 from hinerc.codecs.lowrank.sections import LowRankCode, pack_embeddings
 from hinerc.errors import RateError
 from hinerc.metrics import mean_psnr_normalised
@@ -175,8 +175,11 @@ class _Problem:
         y -= y.mean(0)
         vals, vecs = np.linalg.eigh(y.T @ y)
         self.basis = vecs[:, ::-1]
+        self.eigvals = np.clip(vals[::-1], 0, None)
+        self.scales = np.maximum(scales, 1e-300)
         self.y = y
         self._left: Optional[np.ndarray] = None
+        self._code_scale: dict[int, float] = {}  # k → code units per unit of the components
 
     @property
     def left(self) -> np.ndarray:
@@ -196,8 +199,32 @@ class _Problem:
         lo = comps.min(0)
         span = float((comps.max(0) - lo).max())
         scale = span / 65535.0 if span > 0 else 1.0
+        self._code_scale[k] = scale
         _, h, w = self.shape
         return ((comps - lo) / scale).reshape(h, w, k)
+
+    def importance(self, k: int) -> Importance:
+        """The maps' weights for the map coder (:data:`~hinerc.codecs.lowrank.mapcoders.
+        Importance`): a unit of squared error in map j (code units) puts ``e_jb²`` in band b's
+        normalised units (``e_jb`` = the code scale × the KLT basis / the band's scale), and the
+        band-mean PSNR counts band b's error relative to that band's own: its truncation error
+        (the components past k) plus the maps' coding error. Without errors yet (``None``):
+        each map's ``Σ_b e_jb²``. The embedding refit lowers every error a little; measured
+        (HEVC maps, Jasper Ridge 0.25 bpppb) 48.34 dB against 47.83 dB with the plain sums."""
+        if k not in self._code_scale:
+            self.maps_for(k)
+        scale = self._code_scale[k]
+        e2 = (scale * self.basis[:, :k] / self.scales[:, None]) ** 2  # bands × k
+        trunc = (self.basis[:, k:] ** 2 * self.eigvals[k:]).sum(1) / self.scales ** 2
+        floor = 1e-12 * self.t.shape[0]
+
+        def weigh(sse: Optional[np.ndarray]) -> np.ndarray:
+            if sse is None:
+                return e2.sum(0)
+            band = np.maximum(trunc + e2 @ np.asarray(sse, np.float64), floor)
+            return (e2 / band[:, None]).sum(0)
+
+        return weigh
 
 
 @dataclass
@@ -279,6 +306,7 @@ def _try_rank(p: _Problem, k: int, search: Search, budget: int,
     (the embeddings' bytes per value; the map coder remembers its own)."""
     n, h, w = p.shape
     maps = p.maps_for(k)  # the coder keeps its encodes of these for the rounds below
+    weigh = p.importance(k)
     hint = {} if hint is None else hint
     window = search.window
     best: Optional[Trial] = None
@@ -292,7 +320,8 @@ def _try_rank(p: _Problem, k: int, search: Search, budget: int,
             room = budget - spec_len - margin
             if room < 64:
                 break
-            mc = p.coder.encode(maps, room, window=window if search.aim else None, tick=tick)
+            mc = p.coder.encode(maps, room, window=window if search.aim else None, tick=tick,
+                                importance=weigh)
             blob, finest = mc.data, mc.finest
             if not blob:
                 break
