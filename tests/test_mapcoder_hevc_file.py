@@ -186,3 +186,48 @@ def test_cli_map_coder_option_and_fallback_line(runner, tmp_path, monkeypatch):
     r = runner.invoke(cli, ["compress", str(cube), "-o", str(tmp_path / "d.hnr"), "--bpppb", "2",
                             "--map-coder", "hevc", "--quiet"])
     assert r.exit_code == 0 and "warning" not in r.stderr
+
+
+# ------------------------------------------------------------------------------ allocation
+def test_map_cost_lets_the_coder_leave_maps_out_and_spend_their_rows():
+    maps = _maps(32, 32, 6, seed=4)
+    maps = 32768 + (maps - 32768) * 0.2 ** np.arange(6)  # weaker and weaker maps
+    coder = hevc.HevcMapCoder(qps=QPS, jobs=2)
+    free = coder.encode(maps, 1500)
+    costly = coder.encode(maps, 1500, map_cost=300.0)
+    assert len(costly.empty) > len(free.empty)
+    assert len(costly.data) <= 1500 + 300 * len(costly.empty)
+    assert len(free.data) <= 1500
+    assert list(costly.empty) == [j for j, m in enumerate(coder.last.modes) if m == hevc.EMPTY]
+
+
+def test_default_effort_lets_the_allocation_choose_the_rank():
+    # HEVC maps at the default effort: the coder is offered more components than it codes,
+    # the maps it leaves empty are dropped (none is stored as a constant) and the embeddings
+    # are fitted to the maps coded
+    from hinerc.codecs.lowrank import model
+    from hinerc.codecs.lowrank.presets import EFFORTS
+
+    assert EFFORTS[5].maps == "hevc" and EFFORTS[5].search.allocate
+    assert all(EFFORTS[e].maps == "jpeg2000" for e in (1, 2, 3, 4))
+    cube = make_cube(h=32, w=32, c=24)
+    events = []
+    res = hinerc.compress(cube, None, bpppb=1.0, effort=5, progress=events.append)
+    notes = [e.note for e in events if e.note]
+    offered = model.first_rank(1.0) * 2
+    assert notes and all(n.startswith("rank ") for n in notes)
+    rank = int(notes[-1].split()[1].rstrip(":"))
+    assert 1 <= rank < min(offered, 24)
+    assert abs(res.bpppb - 1.0) <= 0.03
+    prog = [e for e in events if not e.note and e.total]
+    assert prog and prog[-1].done == prog[-1].total
+    assert all(e.done <= e.total for e in prog)
+
+
+def test_allocated_file_stores_no_empty_map(tmp_path):
+    out = tmp_path / "a.hnr"
+    hinerc.compress(make_cube(h=32, w=32, c=24), out, bpppb=1.0, effort=5)
+    f = container.read_file(out)
+    assert f.model["maps"] == "hevc"
+    stream = hevc.parse(f.sections["MAPS"], f.model["rank"])
+    assert stream.records and not any(r.empty for r in stream.records)

@@ -49,6 +49,9 @@ class MapCode:
     data: bytes  # b"" when even the coarsest code does not fit the budget
     #: the code is at the coder's finest quality (more bytes would buy nothing)
     finest: bool = False
+    #: the maps the code leaves *empty* (a constant: worth none of the bytes), in map order;
+    #: the caller may drop them and code the others again with the bytes they free
+    empty: tuple[int, ...] = ()
 
 
 class MapCoder(ABC):
@@ -62,16 +65,23 @@ class MapCoder(ABC):
     summary: ClassVar[str] = ""
     #: its part of ``docs/format.md`` (the MAPS codestream)
     format_doc: ClassVar[str] = ""
+    #: it shares the bytes out between the maps and may leave some out (``MapCode.empty``):
+    #: the rank search then offers it many maps and lets it choose (``Search.allocate``)
+    leaves_maps_out: ClassVar[bool] = False
 
     @abstractmethod
     def encode(self, maps: np.ndarray, budget_bytes: int, *, window: Optional[float] = None,
                tick: Optional[Callable[[], None]] = None,
-               importance: Optional[Importance] = None) -> MapCode:
+               importance: Optional[Importance] = None, map_cost: float = 0.0) -> MapCode:
         """The best code of ``maps`` (H×W×k float64 in [0, 65535]) within ``budget_bytes``.
 
         ``window`` (for the quick effort levels): any code of ``window``·budget..budget bytes
         will do, found in a few encodes. ``tick`` is called after each encode it runs (for
-        progress). ``importance``: the maps' weights (see the module docstring)."""
+        progress). ``importance``: the maps' weights (see the module docstring).
+        ``map_cost``: what each map costs outside the codestream (its embedding row, bytes)
+        unless the coder leaves it empty (:attr:`MapCode.empty`); a coder that leaves maps
+        empty may then write ``budget_bytes`` + ``map_cost`` per empty map. A coder that never
+        leaves a map empty ignores it."""
 
     @abstractmethod
     def decode(self, data: bytes, height: int, width: int, k: int) -> np.ndarray:

@@ -638,6 +638,7 @@ class HevcMapCoder(MapCoder):
     summary = ("each map a 12-bit HEVC intra picture (x265 in imageio-ffmpeg's ffmpeg), bytes "
                "shared out by equal slope on measured R–D hulls")
     format_doc = FORMAT_DOC
+    leaves_maps_out = True
 
     def __init__(self, preset: str = PRESET, qps: Sequence[int] = QP_GRID,
                  refine: int = REFINE_MAPS, jobs: Optional[int] = None, cache_mb: float = 256):
@@ -725,31 +726,35 @@ class HevcMapCoder(MapCoder):
     # ------------------------------------------------------------------ encode
     def encode(self, maps: np.ndarray, budget_bytes: int, *, window: Optional[float] = None,
                tick: Optional[Callable[[], None]] = None,
-               importance: Optional[Importance] = None) -> MapCode:
+               importance: Optional[Importance] = None, map_cost: float = 0.0) -> MapCode:
         """The interface's encode: ``importance`` weights the maps (one allocation with its
         weights for unknown errors, then :data:`REWEIGHTS` more with the errors the last one
         left: only allocations, the grid is cached); ``window`` is not needed (one encode of the
         grid fills the budget to the byte). An empty code when even every map empty does not
         fit; :class:`FfmpegError` when the bundled ffmpeg is missing or fails."""
         self._tick = tick
+        cost = max(0.0, float(map_cost))
         try:
             weights = None if importance is None else importance(None)
-            data = self.encode_bytes(maps, budget_bytes, weights=weights)
+            data = self.encode_bytes(maps, budget_bytes, weights=weights, map_cost=cost)
             if importance is not None:
                 for _ in range(REWEIGHTS):
                     weights = importance(np.asarray(self.last.map_sse))
-                    data = self.encode_bytes(maps, budget_bytes, weights=weights)
+                    data = self.encode_bytes(maps, budget_bytes, weights=weights, map_cost=cost)
         except ValueError:
             return MapCode(b"", False)
         finally:
             self._tick = None
-        return MapCode(data, self.last.finest)
+        empty = tuple(j for j, m in enumerate(self.last.modes) if m == EMPTY)
+        return MapCode(data, self.last.finest, empty)
 
     def encode_bytes(self, maps: np.ndarray, budget_bytes: int, *,
-                     weights: Optional[np.ndarray] = None) -> bytes:
+                     weights: Optional[np.ndarray] = None, map_cost: float = 0.0) -> bytes:
         """The codestream of ``maps`` (H×W×k floats) of least weighted squared error within
         ``budget_bytes``. ``weights`` (k, ≥ 0): how much a unit of squared error in each map
-        costs in the cube (default: 1 each, every map's own squared error).
+        costs in the cube (default: 1 each, every map's own squared error). ``map_cost``: bytes
+        outside the codestream that a map not left empty costs (the interface's ``encode``):
+        each empty map lets the codestream grow by that much past ``budget_bytes``.
 
         Raises:
             ValueError: maps that are not a finite H×W×k array, bad weights, or a budget below
@@ -814,11 +819,11 @@ class HevcMapCoder(MapCoder):
                 if gr is not None:
                     for gi in range(len(self.qps)):
                         ln = int(gr.nbytes[gi])
-                        nb.append(9 + _uv_len(ln) + ln)
+                        nb.append(9 + _uv_len(ln) + ln + map_cost)
                         dd.append(gr.sse[gi])
                         tg.append(("qp", gi))
                     if gr.refine is not None:
-                        base = 9 + _uv_len(int(gr.nbytes[0])) + gr.nbytes[0]
+                        base = 9 + _uv_len(int(gr.nbytes[0])) + gr.nbytes[0] + map_cost
                         for gi in range(len(self.qps)):
                             ln = int(gr.refine.nbytes[gi])
                             nb.append(base + 8 + _uv_len(ln) + ln)
@@ -829,7 +834,7 @@ class HevcMapCoder(MapCoder):
                 tags.append(tg)
                 dists.append(d)
                 raws.append(np.array(dd))
-            return allocate(points, budget - fixed), tags, dists, raws
+            return allocate(points, budget - fixed + k * map_cost), tags, dists, raws
 
         choice, tags, dists, raws = solve()
         if choice is not None and self.refine > 0:
@@ -848,7 +853,8 @@ class HevcMapCoder(MapCoder):
         stream = self._assemble([tags[j][c] for j, c in enumerate(choice)],
                                 [None if gr is None else gr.rebased(ref_ps) for gr in grids], means)
         data = stream.packed()
-        if len(data) > budget:  # the accounting above is exact: this is a bug
+        n_empty = sum(1 for r in stream.records if r.empty)
+        if len(data) > budget + n_empty * map_cost:  # the accounting above is exact: a bug
             raise RuntimeError(f"HEVC maps codestream of {len(data)} bytes exceeds the budget "
                                f"of {budget}")
         stats.modes = [r.mode for r in stream.records]

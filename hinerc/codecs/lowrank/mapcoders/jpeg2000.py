@@ -59,7 +59,8 @@ whose MODL has no `maps`."""
     # ------------------------------------------------------------------------- encoding
     def encode(self, maps: np.ndarray, budget_bytes: int, *, window: Optional[float] = None,
                tick: Optional[Callable[[], None]] = None,
-               importance: Optional[Importance] = None) -> MapCode:  # one quality: no weights
+               importance: Optional[Importance] = None,
+               map_cost: float = 0.0) -> MapCode:  # one quality for all: no weights, no empties
         if maps is not self._maps:
             self._maps, self._codes, self._memo = maps, to_codes(maps), {}
         import imagecodecs
