@@ -11,7 +11,8 @@ ranks, with JPEG 2000 maps (fast, and pip's imagecodecs only). 5–9 code the ma
 (:mod:`~hinerc.codecs.lowrank.mapcoders.hevc`) and let its rate allocation choose the rank
 (``Search.allocate``): measured against the rank search with JPEG 2000 and with HEVC in
 ``benchmarks/results/rd.md``; 7–9 also compare embedding steps, 8–9 count no embedding
-row in the allocation (more maps coded, about 5× the time, +0.00–0.01 dB on Jasper Ridge).
+row in the allocation (measured at 9: −0.12 to +0.28 dB from 5 on the five benchmark cubes:
+the allocation at 5 already finds about the rank a search would).
 With ``--map-coder jpeg2000``, 5 fits the maps to the last byte from the rate's usual rank and
 6–9 look further past the best rank.
 """
