@@ -118,6 +118,7 @@ def codec_options(f):  # noqa: ANN001
     """An option for each option a codec of the registry declares (``--epochs`` of hiner)."""
     for name, (opt, owners) in reversed(list(codecs.options().items())):
         kind = (click.IntRange(min=int(opt.minimum)) if opt.type is int
+                else click.Choice(opt.choices) if opt.type is str
                 else click.FloatRange(min=opt.minimum, min_open=True))
         f = click.option(opt.flag, name, type=kind, default=None,
                          help=f"--arch {'/'.join(owners)}: {opt.help}.")(f)

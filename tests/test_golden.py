@@ -78,9 +78,11 @@ def test_every_version_model_and_layout_is_covered():
     want = {("1.0", "hiner", "plain"), ("1.0", "hiner", "tiled"),
             ("1.1", "hiner", "plain"), ("1.1", "lowrank", "plain"), ("1.1", "lowrank", "tiled"),
             ("1.2", "hiner", "plain"), ("1.2", "hiner", "tiled"),
-            ("1.2", "lowrank", "plain"), ("1.2", "lowrank", "tiled")}
+            ("1.2", "lowrank", "plain"), ("1.2", "lowrank", "tiled"),
+            ("1.3", "lowrank", "plain"), ("1.3", "lowrank", "tiled")}
     assert want <= have
     assert CURRENT in {e["version"] for e in ENTRIES.values()}
+    assert any(e["version"] == "1.3" and "hevc" in e["file"] for e in ENTRIES.values())
     tol = [e["file"] for e in ENTRIES.values() if e["compare"] == "tolerance"]
     assert set(tol) <= set(np.load(GOLDEN / "decoded.npz").files)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import lzma
 import struct
 import warnings
-from dataclasses import astuple
 
 import numpy as np
 import pytest
@@ -173,7 +172,9 @@ def test_time_limit_stops_the_search_after_one_rank(tmp_path, sample):
 
 def test_search_climbs_then_stops_past_the_best_rank(sample):
     events = []
-    res = hinerc.compress(sample, None, bpppb=0.5, effort=5, progress=events.append)
+    # the rank search (with HEVC maps, the default, the allocation chooses the rank)
+    res = hinerc.compress(sample, None, bpppb=0.5, effort=5, map_coder="jpeg2000",
+                          progress=events.append)
     stages = _notes(events)
     ranks = _ranks_tried(stages)
     # the start is the candidate nearest first_rank of the rate left after the headers
@@ -267,7 +268,8 @@ def _search_events(events):
 def test_progress_counts_planned_work_and_ends_full():
     cube = make_cube(h=24, w=24, c=16)
     events = []
-    hinerc.compress(cube, None, bpppb=2.0, effort=5, progress=events.append)
+    hinerc.compress(cube, None, bpppb=2.0, effort=5, map_coder="jpeg2000",
+                    progress=events.append)  # the rank search's plan (HEVC: one allocation)
     stages = _notes(events)
     ev = _search_events(events)
     search = EFFORTS[5].search
@@ -329,6 +331,10 @@ def test_progress_bar_follows_the_search(capsys):
 
 
 # ------------------------------------------------------------------------------ quick levels
+def _pair(code):
+    return code.data, code.finest
+
+
 def test_aimed_maps_land_in_the_window_in_few_encodes(monkeypatch):
     rng = np.random.default_rng(5)
     y, x = np.mgrid[0:64, 0:48] / 64.0
@@ -341,16 +347,16 @@ def test_aimed_maps_land_in_the_window_in_few_encodes(monkeypatch):
         bisected = Jpeg2000MapCoder().encode(maps, budget).data
         bisections = calls["n"]
         calls["n"] = 0
-        aimed, finest = astuple(Jpeg2000MapCoder().encode(maps, budget, window=0.98))
+        aimed, finest = _pair(Jpeg2000MapCoder().encode(maps, budget, window=0.98))
         assert 0.98 * budget <= len(aimed) <= budget and not finest
         assert calls["n"] <= 7 < bisections
         assert len(aimed) <= len(bisected)
     calls["n"] = 0
     # more bytes than it can use
-    top, finest = astuple(Jpeg2000MapCoder().encode(maps, 10 ** 7, window=0.98))
+    top, finest = _pair(Jpeg2000MapCoder().encode(maps, 10 ** 7, window=0.98))
     assert finest and top == Jpeg2000MapCoder().encode(maps, 10 ** 7).data
     # not even the coarsest fits
-    assert astuple(Jpeg2000MapCoder().encode(maps, 50, window=0.98)) == (b"", False)
+    assert _pair(Jpeg2000MapCoder().encode(maps, 50, window=0.98)) == (b"", False)
 
 
 def test_predicted_rank_follows_the_spectrum():

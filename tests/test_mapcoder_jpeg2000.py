@@ -67,7 +67,7 @@ def test_files_store_no_name_for_jpeg2000_and_read_it_back(tmp_path):
     # JPEG 2000 is what every file before the map-coder interface holds: its name is left out
     # of MODL (the same bytes as before), and a MODL naming it reads the same
     path = tmp_path / "m.hnr"
-    hinerc.compress(make_cube(), path, bpppb=4.0)
+    hinerc.compress(make_cube(), path, bpppb=4.0, map_coder="jpeg2000")
     facts = hinerc.inspect(path)
     assert "maps" not in facts["model_config"] and facts["map_coder"] == "jpeg2000"
     from hinerc import pipeline

@@ -35,9 +35,10 @@ class CodecOption:
     other codecs."""
 
     name: str  # the API keyword, e.g. "bands_per_step" (the CLI option: --bands-per-step)
-    type: type  # int or float
+    type: type  # int, float or str
     help: str
     minimum: float = 0  # exclusive for floats, inclusive for ints
+    choices: tuple[str, ...] = ()  # the values a str option takes
 
     @property
     def flag(self) -> str:
@@ -49,6 +50,11 @@ class CodecOption:
 
         from hinerc.errors import UsageError
 
+        if self.type is str:
+            if value not in self.choices:
+                raise UsageError(f"{self.flag} must be one of {', '.join(self.choices)}, "
+                                 f"got {value!r}")
+            return str(value)
         if self.type is int:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
                     or value < self.minimum:

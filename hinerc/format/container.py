@@ -3,7 +3,7 @@
 Layout (all integers little-endian; the full specification is ``docs/format.md``)::
 
     signature   8 bytes  89 48 4E 52 0D 0A 1A 0A   ("\\x89HNR\\r\\n\\x1a\\n")
-    version     2 bytes  major (1), minor (2)
+    version     2 bytes  major (1), minor (3)
     n_sections  u16
     crc32       u32      of the 12 bytes above
     then n_sections times:
@@ -36,7 +36,7 @@ from hinerc.format.validate import check_json_depth, check_meta
 
 SIGNATURE = b"\x89HNR\r\n\x1a\n"
 PREAMBLE_SIZE = len(SIGNATURE) + 8  # signature, version, section count, CRC
-VERSION = (1, 2)
+VERSION = (1, 3)  # 1.3: HEVC maps (MODL maps); 1.2: packed META; 1.1: the low-rank model
 #: The sections of a plain file, in order: these, then the model's own (its codec's, see
 #: :mod:`hinerc.codecs`; for instance SPEC MAPS), then :data:`TAIL_SECTIONS`.
 HEAD_SECTIONS = ("HEAD", "META", "BAND", "MODL")

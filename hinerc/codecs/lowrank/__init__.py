@@ -10,16 +10,18 @@ Numpy and the map coder's library only: no torch.
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from typing import Any, Mapping, Optional
 
 import numpy as np
 
-from hinerc.codecs.base import Codec, EncodedModel, EncodeJob, Parsed
+from hinerc.codecs.base import Codec, CodecOption, EncodedModel, EncodeJob, Parsed
 from hinerc.codecs.lowrank import mapcoders
 from hinerc.codecs.lowrank.presets import EFFORTS, Preset
 from hinerc.codecs.lowrank.sections import (LowRankCode, LowRankConfig, pack_embeddings,
                                             unpack_embeddings)
-from hinerc.errors import CorruptFileError, RateError
+from hinerc.errors import CorruptFileError, HinercWarning, RateError
 from hinerc.format.container import json_bytes
 from hinerc.format.header import EncodeReport, HnrHeader
 from hinerc.progress import Progress
@@ -31,11 +33,16 @@ _SIZING_RANK = 255
 class LowRankCodec(Codec):
     name = "lowrank"
     summary = ("band embeddings mixing a few feature maps (the cube's principal components), "
-               "the maps coded by a map coder (JPEG 2000)")
+               "the maps coded by a map coder (JPEG 2000 or HEVC)")
     sections = ("SPEC", "MAPS")
     payload_sections = ("SPEC", "MAPS")
     default_tile = 512  # one basis for more pixels is better, and it stays cheap
     efforts = EFFORTS
+    options = (
+        CodecOption("map_coder", str, "how the feature maps are coded: hevc (12-bit HEVC intra, "
+                    "the ffmpeg of imageio-ffmpeg) or jpeg2000 (OpenJPEG) [default: from "
+                    "--effort]", choices=tuple(mapcoders.MAP_CODERS)),
+    )
     format_doc = """\
 **MODL**: `{"arch": "lowrank", "rank": k, "maps": NAME}`, k a JSON integer, 0 ≤ k ≤ min(255,
 n_coded, H·W); `maps` names the map coder of MAPS (below) and is left out for `"jpeg2000"`
@@ -71,8 +78,15 @@ map j (every row's quantization error then costs about the same in the cube).
         parts = [self.format_doc, "", "The map coders (MODL `maps`):"]
         for name in mapcoders.names():
             coder = mapcoders.get(name)
-            parts += ["", f"* `{name}`: " + coder.format_doc.strip().replace("\n", "\n  ")]
+            doc = coder.format_doc.strip().replace("\n", "\n  ")
+            parts += ["", f"* `{name}`: " + "\n".join(ln.rstrip() for ln in doc.split("\n"))]
         return "\n".join(parts)
+
+    def preset(self, effort: int, options: Mapping[str, Any]) -> Preset:
+        base = self.efforts[effort]
+        if options.get("map_coder"):
+            return dataclasses.replace(base, maps=options["map_coder"])
+        return base
 
     # ------------------------------------------------------------------------- encode
     def encode(self, job: EncodeJob) -> EncodedModel:
@@ -97,10 +111,22 @@ map j (every row's quantization error then costs about the same in the cube).
                 job.progress(Progress(s.done, s.total, f"rank {s.rank}" if s.rank
                                       else "rank search", info))
 
-            try:
-                best = model.encode(prep.target, prep.valid, prep.table.scales[prep.table.coded],
+            def search(coder: mapcoders.MapCoder, room: float) -> Any:
+                return model.encode(prep.target, prep.valid, prep.table.scales[prep.table.coded],
                                     int(room), preset.search, coder, job.time_limit, on_trial,
                                     on_progress)
+
+            try:
+                try:
+                    best = search(coder, room)
+                except mapcoders.MapCoderUnavailable as exc:
+                    if coder.name == mapcoders.FALLBACK:
+                        raise
+                    warnings.warn(f"{exc}; the maps are coded with "
+                                  f"{_coder_title(mapcoders.FALLBACK)} instead", HinercWarning)
+                    coder = mapcoders.get(mapcoders.FALLBACK)()
+                    sizing = LowRankConfig(rank=_SIZING_RANK, maps=coder.name).to_dict()
+                    best = search(coder, job.budget.room - len(json_bytes(sizing)))
             except RateError:
                 need = job.budget.fixed_bytes + model.min_bytes(n)
                 raise RateError(f"{job.budget.bpppb(job.budget.file_bytes):.4g} bpppb is below "
@@ -161,7 +187,7 @@ map j (every row's quantization error then costs about the same in the cube).
 
 
 def _coder_title(name: str) -> str:
-    return {"jpeg2000": "JPEG 2000"}.get(name, name)
+    return {"jpeg2000": "JPEG 2000", "hevc": "HEVC"}.get(name, name)
 
 
 def _header(h: int, w: int, n: int) -> HnrHeader:

@@ -7,10 +7,18 @@ interface; which coder runs is a name stored in the file (MODL's ``maps``)::
     code = coder.encode(maps, budget_bytes)         # maps: H×W×k float64 in [0, 65535]
     maps2 = coder.decode(code.data, h, w, k)        # (H·W)×k float64, the same units
     coder.check(code.data, h, w, k)                 # structure only, before any decoding
+    code = coder.encode(maps, budget_bytes, importance=weigh)   # maps weighted (optional)
 
 The maps arrive in *code units*: each principal component shifted and scaled to [0, 65535]
 (one scale for all maps). A coder returns decoded maps in the same units; the embeddings are
 then fitted to exactly what it returns, so a coder may lose anything it likes.
+
+``importance`` (optional, any coder may ignore it; JPEG 2000 does): what a unit of squared
+error in each map costs the quality the search measures, as :data:`Importance`: given each
+map's squared error (summed over pixels, code units) of a code, or ``None`` before any code,
+it returns k weights ≥ 0. A coder that shares bytes out between the maps weighs their errors
+by it. The low-rank model computes it from its KLT (the band-mean PSNR counts each band's
+error relative to that band's own), never knowing which coder runs.
 """
 
 from __future__ import annotations
@@ -22,7 +30,16 @@ from typing import Callable, ClassVar, Optional, Union
 
 import numpy as np
 
-from hinerc.errors import CorruptFileError
+from hinerc.errors import CorruptFileError, HinercError
+
+
+class MapCoderUnavailable(HinercError):
+    """A map coder cannot encode on this machine (its program is missing or fails); the codec
+    then falls back to :data:`FALLBACK` with a warning."""
+
+
+#: per-map squared errors (k,) or ``None`` → per-map weights (k,) ≥ 0
+Importance = Callable[[Optional[np.ndarray]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -32,6 +49,9 @@ class MapCode:
     data: bytes  # b"" when even the coarsest code does not fit the budget
     #: the code is at the coder's finest quality (more bytes would buy nothing)
     finest: bool = False
+    #: the maps the code leaves *empty* (a constant: worth none of the bytes), in map order;
+    #: the caller may drop them and code the others again with the bytes they free
+    empty: tuple[int, ...] = ()
 
 
 class MapCoder(ABC):
@@ -45,15 +65,23 @@ class MapCoder(ABC):
     summary: ClassVar[str] = ""
     #: its part of ``docs/format.md`` (the MAPS codestream)
     format_doc: ClassVar[str] = ""
+    #: it shares the bytes out between the maps and may leave some out (``MapCode.empty``):
+    #: the rank search then offers it many maps and lets it choose (``Search.allocate``)
+    leaves_maps_out: ClassVar[bool] = False
 
     @abstractmethod
     def encode(self, maps: np.ndarray, budget_bytes: int, *, window: Optional[float] = None,
-               tick: Optional[Callable[[], None]] = None) -> MapCode:
+               tick: Optional[Callable[[], None]] = None,
+               importance: Optional[Importance] = None, map_cost: float = 0.0) -> MapCode:
         """The best code of ``maps`` (H×W×k float64 in [0, 65535]) within ``budget_bytes``.
 
         ``window`` (for the quick effort levels): any code of ``window``·budget..budget bytes
         will do, found in a few encodes. ``tick`` is called after each encode it runs (for
-        progress)."""
+        progress). ``importance``: the maps' weights (see the module docstring).
+        ``map_cost``: what each map costs outside the codestream (its embedding row, bytes)
+        unless the coder leaves it empty (:attr:`MapCode.empty`); a coder that leaves maps
+        empty may then write ``budget_bytes`` + ``map_cost`` per empty map. A coder that never
+        leaves a map empty ignores it."""
 
     @abstractmethod
     def decode(self, data: bytes, height: int, width: int, k: int) -> np.ndarray:
@@ -69,8 +97,11 @@ class MapCoder(ABC):
 #: name → "module:Class"; the first is the default.
 MAP_CODERS: dict[str, Union[str, type[MapCoder]]] = {
     "jpeg2000": "hinerc.codecs.lowrank.mapcoders.jpeg2000:Jpeg2000MapCoder",
+    "hevc": "hinerc.codecs.lowrank.mapcoders.hevc:HevcMapCoder",
 }
 DEFAULT = next(iter(MAP_CODERS))
+#: What an encode uses when its map coder is unavailable: needs only ``imagecodecs``.
+FALLBACK = "jpeg2000"
 
 
 def names() -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from hinerc.codecs.lowrank.mapcoders import MapCode, MapCoder
+from hinerc.codecs.lowrank.mapcoders import Importance, MapCode, MapCoder
 from hinerc.errors import CorruptFileError
 
 #: JPEG 2000 quality (PSNR of the uint16 maps, dB) searched between these.
@@ -58,7 +58,9 @@ whose MODL has no `maps`."""
 
     # ------------------------------------------------------------------------- encoding
     def encode(self, maps: np.ndarray, budget_bytes: int, *, window: Optional[float] = None,
-               tick: Optional[Callable[[], None]] = None) -> MapCode:
+               tick: Optional[Callable[[], None]] = None,
+               importance: Optional[Importance] = None,
+               map_cost: float = 0.0) -> MapCode:  # one quality for all: no weights, no empties
         if maps is not self._maps:
             self._maps, self._codes, self._memo = maps, to_codes(maps), {}
         import imagecodecs
