@@ -12,7 +12,7 @@ import pytest
 import hinerc
 from hinerc.cli import cli
 from hinerc.errors import UsageError
-from hinerc.io import Cube, write_cube
+from hinerc.io import write_cube
 
 from conftest import make_cube
 

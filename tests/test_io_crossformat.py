@@ -13,7 +13,7 @@ import pytest
 import rasterio
 from rasterio.crs import CRS
 
-from hinerc.io import Cube, read_cube, write_cube
+from hinerc.io import read_cube, write_cube
 from hinerc.io.envi import parse_header_text
 from io_helpers import EXAMPLES, ramp, requires_shared, shared, utm33_wkt, write_raw_envi
 
