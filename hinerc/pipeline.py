@@ -339,7 +339,14 @@ def decode_part(ld: Loaded, index: int, device: str = "cpu",
     part = ld.parts[index]
     hd = sub.header
     dev = resolve_device(device) if ld.codec.uses_device else "cpu"
-    decoded = ld.codec.decode(part.content, hd, dev)
+    if bands is None:
+        decoded: Any = ld.codec.decode(part.content, hd, dev)
+    else:  # only the coded bands asked for, by their position among the coded bands
+        position = {int(b): i for i, b in enumerate(sub.bands.coded)}
+        need = sorted({position[int(b)] for b in bands if int(b) in position})
+        some = (ld.codec.decode_some(part.content, hd, dev, np.asarray(need, np.int64))
+                if need else [])
+        decoded = dict(zip(need, some))  # what restore() indexes by position
     n_mask = int((sub.bands.kinds != 2).sum())
     mask = decode_mask(sub.mask, (hd.height, hd.width, n_mask))
     return restore(sub.bands, decoded, mask, hd.dtype, ld.file.meta.get("nodata"), hd.height,

@@ -142,3 +142,26 @@ def test_resample_window_equals_the_full_resample(tiled, runner, tmp_path):
                             "--wavelengths", "500,600", "--window", "0,0,3,3", "--quiet"])
     assert r.exit_code == 0, r.output
     assert read_cube(tmp_path / "r.tif").shape == (3, 3, 2)
+
+
+def test_lowrank_mixes_only_the_bands_asked_for(tiled, monkeypatch):
+    """With --bands the low-rank codec mixes its maps for those bands alone (decode_some),
+    never the whole cube; the values are those of the full decode."""
+    from hinerc.codecs.lowrank import LowRankCodec
+
+    path, full = tiled
+    asked = []
+    real = LowRankCodec.decode_some
+
+    def some(self, content, header, device, coded):
+        asked.append(list(coded))
+        return real(self, content, header, device, coded)
+
+    def whole(*args, **kwargs):
+        raise AssertionError("the whole tile was decoded")
+
+    monkeypatch.setattr(LowRankCodec, "decode_some", some)
+    monkeypatch.setattr(LowRankCodec, "decode", whole)
+    part = hinerc.decompress(path, window="0,0,5,5", bands="9,2")
+    np.testing.assert_array_equal(part.data, full.data[:5, :5][:, :, [9, 2]])
+    assert [[int(i) for i in a] for a in asked] == [[2, 9]]  # one tile, its two coded bands in coded order

@@ -170,6 +170,13 @@ map j (every row's quantization error then costs about the same in the cube).
         _, code, coder = content
         return reconstruct(code, coder, header.height, header.width, header.n_coded)
 
+    def decode_some(self, content: Any, header: HnrHeader, device: str,
+                    coded: np.ndarray) -> np.ndarray:
+        from hinerc.codecs.lowrank.model import reconstruct
+
+        _, code, coder = content
+        return reconstruct(code, coder, header.height, header.width, header.n_coded, coded)
+
     def stored_values(self, content: Any, header: HnrHeader) -> int:
         return content[0].stored_values(header.n_coded)
 

@@ -66,10 +66,14 @@ def decode_maps(coder: MapCoder, blob: bytes, height: int, width: int, centres: 
     return (maps - centres.astype(np.float64)) / _CODE_MID
 
 
-def reconstruct(code: LowRankCode, coder: MapCoder, height: int, width: int, n_coded: int
-                ) -> np.ndarray:
-    """Decode: N×H×W float32 in [0, 1] (the coded bands, normalised)."""
+def reconstruct(code: LowRankCode, coder: MapCoder, height: int, width: int, n_coded: int,
+                coded: Optional[np.ndarray] = None) -> np.ndarray:
+    """Decode: N×H×W float32 in [0, 1] (the coded bands, normalised); with ``coded`` (positions
+    among the N), only those bands, mixing the maps for them alone."""
     emb = code.embeddings()
+    if coded is not None:
+        emb = emb[:, coded]
+        n_coded = len(coded)
     if code.rank:
         maps = decode_maps(coder, code.maps, height, width, code.centres)
         flat = maps @ emb[:-1] + emb[-1]
