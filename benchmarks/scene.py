@@ -66,6 +66,7 @@ SHARED = Path(os.environ.get("HINERC_SHARED") or next(
 DATA = SHARED / "data"
 ANCHOR_DIR = SHARED / "anchors"
 ANCHOR = "pca_j2k"
+DEFAULT_EFFORT = 5  # hinerc compress --effort default on main (hinerc/cli.py)
 
 
 # ----------------------------------------------------------------------------- scenes
@@ -208,20 +209,24 @@ def psnr(orig: np.ndarray, rec: np.ndarray) -> float:
     return round(float(metrics.psnr_band(orig, rec)), 3)
 
 
-def _anchor_child(hdr: str, rate: float, out: str) -> None:
+def _anchor_child(hdr: str, rate: float, out: str, budget: float | None = None) -> None:
     """Child process: the anchor on the scene; decoded cube to ``out`` (.npy), facts to stdout."""
     sys.path.insert(0, str(ANCHOR_DIR))
     import anchors
 
     cube = np.ascontiguousarray(read_scene(Path(hdr)))
     info: dict = {}
-    rec, real, secs = anchors.run(ANCHOR, cube, rate, info=info)
+    if budget:  # the k search stops after this many seconds (the anchor's own default: 45 s)
+        anchors.PCA_TIME_BUDGET_S = budget
+        rec, real, secs = anchors.pca_j2k(cube, rate, info=info, time_budget_s=budget)
+    else:
+        rec, real, secs = anchors.run(ANCHOR, cube, rate, info=info)
     np.save(out, rec)
     print("ANCHOR " + json.dumps({"bpppb": float(real), "seconds": float(secs), "k": info.get("k")}))
 
 
 def bench_scene(hdr: Path, rate: float, effort: int | None, work: Path, max_s: float,
-                log=print) -> dict:
+                log=print, anchor_budget: float | None = None) -> dict:
     orig = read_scene(hdr)
     H, W, C = orig.shape
     n = H * W * C
@@ -238,6 +243,10 @@ def bench_scene(hdr: Path, rate: float, effort: int | None, work: Path, max_s: f
     steps["compress"] = r
     if r["rc"] == 0 and hnr.exists():
         r["bpppb"] = round(hnr.stat().st_size * 8 / n, 4)
+        info = subprocess.run(hinerc + ["info", str(hnr), "--json"], capture_output=True, text=True)
+        if info.returncode == 0:  # what was coded (not timed)
+            facts = json.loads(info.stdout)
+            r["info"] = {k: facts.get(k) for k in ("tiles", "model_summary", "psnr_db")}
         log(f"  {r['wall_s']} s, {r['rss_gb']} GB")
         log(f"[{hdr.stem}] hinerc decompress …")
         d = run_child(hinerc + ["decompress", str(hnr), "-o", str(full), "--quiet"], max_s)
@@ -261,7 +270,9 @@ def bench_scene(hdr: Path, rate: float, effort: int | None, work: Path, max_s: f
     log(f"[{hdr.stem}] anchor {ANCHOR} …")
     a_out = work / "anchor.npy"
     a = run_child([sys.executable, str(Path(__file__).resolve()), "--_anchor", str(hdr),
-                   str(rate), str(a_out)], max_s)
+                   str(rate), str(a_out)] + (["--anchor-budget", str(anchor_budget)]
+                                             if anchor_budget else []), max_s)
+    a["k_search_budget_s"] = anchor_budget or 45.0
     steps["anchor"] = a
     m = re.search(r"^ANCHOR (.*)$", a["tail"], re.M)
     if a["rc"] == 0 and m:
@@ -300,8 +311,10 @@ def _fmt_row(res: dict, step: str, label: str) -> str:
     if step == "compress" and "ratio" in res:
         extra = f"{res['ratio']:.2f}"
     note = []
+    if step == "compress" and s.get("info"):
+        note.append(f"{s['info']['tiles']} tile(s): {s['info']['model_summary']}")
     if step == "anchor" and s.get("k") is not None:
-        note.append(f"k={s['k']}")
+        note.append(f"k={s['k']} (k search budget {s.get('k_search_budget_s', 45.0):.0f} s)")
     if step == "window" and "equal_to_full" in s:
         full = res["steps"].get("decompress", {}).get("wall_s")
         note.append(f"{s['window']}; same values as the full decode: "
@@ -324,7 +337,7 @@ def report(db: dict) -> str:
              "has 2 CPU cores shared with other work.", ""]
     for key in sorted(db, key=lambda k: (db[k]["shape"][0] * db[k]["shape"][1], k)):
         res = db[key]
-        eff = res["effort"] if res["effort"] is not None else "default"
+        eff = res["effort"] if res["effort"] is not None else f"default ({DEFAULT_EFFORT})"
         lines += [f"## {res['scene']}, {res['rate']} bpppb, effort {eff}", "",
                   f"`{res['command']}` — {res['when']}, load {res['load_before']} → "
                   f"{res['load_after']} ({res.get('uptime', '')})", "",
@@ -357,10 +370,13 @@ def main(argv=None) -> None:
     ap.add_argument("--max-seconds", type=float, default=900.0)
     ap.add_argument("--build-only", action="store_true")
     ap.add_argument("--report", action="store_true", help="only rewrite scene.md")
+    ap.add_argument("--anchor-budget", type=float, default=None, metavar="S",
+                    help="seconds of the anchor's k search (its own default: 45; under load it "
+                         "may stop at a small k)")
     ap.add_argument("--_anchor", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a._anchor:
-        _anchor_child(a._anchor[0], float(a._anchor[1]), a._anchor[2])
+        _anchor_child(a._anchor[0], float(a._anchor[1]), a._anchor[2], a.anchor_budget)
         return
     dbf = RESULTS / "scene.json"
     db = json.loads(dbf.read_text()) if dbf.exists() else {}
@@ -382,7 +398,8 @@ def main(argv=None) -> None:
     for hdr in scenes:
         l0 = round(os.getloadavg()[0], 2)
         with tempfile.TemporaryDirectory(dir=a.cache) as tmp:
-            res = bench_scene(hdr, a.bpppb, a.effort, Path(tmp), a.max_seconds)
+            res = bench_scene(hdr, a.bpppb, a.effort, Path(tmp), a.max_seconds,
+                              anchor_budget=a.anchor_budget)
         res.update(command=command, load_before=l0, load_after=round(os.getloadavg()[0], 2),
                    uptime=subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
                    when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
