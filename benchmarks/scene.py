@@ -334,7 +334,8 @@ def report(db: dict) -> str:
              "compress wall / anchor wall in the same run. `pca_j2k` is the anchor of "
              "`../shared/anchors` (k searched, 45 s search budget), run as a child process that "
              "also decodes. Load = `os.getloadavg()` 1-min before → after the entry; the machine "
-             "has 2 CPU cores shared with other work.", ""]
+             "has 2 CPU cores shared with other work. What the numbers mean, and a rerun of the anchor "
+             "with a longer k search: `scene_notes.md`.", ""]
     for key in sorted(db, key=lambda k: (db[k]["shape"][0] * db[k]["shape"][1], k)):
         res = db[key]
         eff = res["effort"] if res["effort"] is not None else f"default ({DEFAULT_EFFORT})"
