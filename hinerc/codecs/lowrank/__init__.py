@@ -33,15 +33,16 @@ _SIZING_RANK = 255
 class LowRankCodec(Codec):
     name = "lowrank"
     summary = ("band embeddings mixing a few feature maps (the cube's principal components), "
-               "the maps coded by a map coder (JPEG 2000 or HEVC)")
+               "the maps coded by a map coder (JPEG 2000, HEVC or AV1)")
     sections = ("SPEC", "MAPS")
     payload_sections = ("SPEC", "MAPS")
     default_tile = 512  # one basis for more pixels is better, and it stays cheap
     efforts = EFFORTS
     options = (
         CodecOption("map_coder", str, "how the feature maps are coded: hevc (12-bit HEVC intra, "
-                    "the ffmpeg of imageio-ffmpeg) or jpeg2000 (OpenJPEG) [default: from "
-                    "--effort]", choices=tuple(mapcoders.MAP_CODERS)),
+                    "the ffmpeg of imageio-ffmpeg), av1 (12-bit AV1 intra, the same ffmpeg) or "
+                    "jpeg2000 (OpenJPEG) [default: from --effort]",
+                    choices=tuple(mapcoders.MAP_CODERS)),
     )
     format_doc = """\
 **MODL**: `{"arch": "lowrank", "rank": k, "maps": NAME}`, k a JSON integer, 0 ≤ k ≤ min(255,
@@ -187,7 +188,7 @@ map j (every row's quantization error then costs about the same in the cube).
 
 
 def _coder_title(name: str) -> str:
-    return {"jpeg2000": "JPEG 2000", "hevc": "HEVC"}.get(name, name)
+    return {"jpeg2000": "JPEG 2000", "hevc": "HEVC", "av1": "AV1"}.get(name, name)
 
 
 def _header(h: int, w: int, n: int) -> HnrHeader:
