@@ -217,3 +217,28 @@ def test_hostile_av1_maps_are_one_line_errors(av1_file):
         with pytest.raises(CorruptFileError) as info:
             pipeline.decode(pipeline.load(container.to_bytes(f)))
         assert "\n" not in str(info.value)
+
+
+# ------------------------------------------------------------------------------ the choice
+def test_the_default_codes_with_both_and_keeps_the_better_file(tmp_path):
+    """Effort 5 (``Preset.also``): the cube is coded with HEVC and with AV1 at the same budget
+    and the file of higher measured quality is kept; ``map_coder`` codes with one coder only."""
+    from hinerc.codecs.lowrank.presets import EFFORTS
+
+    assert EFFORTS[5].maps == "hevc" and EFFORTS[5].also == ("av1",)
+    cube = make_cube()
+    quality = {}
+    for name in ("hevc", "av1"):
+        path = tmp_path / f"{name}.hnr"
+        hinerc.compress(cube, path, bpppb=2.0, map_coder=name, seed=0)
+        back = hinerc.decompress(path).data.astype(np.float64)
+        mse = ((back - cube.data) ** 2).mean(axis=(0, 1))
+        span = np.ptp(cube.data.astype(np.float64), axis=(0, 1))
+        quality[name] = float(np.mean(-10 * np.log10(mse / span ** 2)))  # band-mean PSNR
+    path = tmp_path / "both.hnr"
+    hinerc.compress(cube, path, bpppb=2.0, effort=5, seed=0)
+    chosen = hinerc.inspect(path)["map_coder"]
+    kept, alone = container.read_file(path), container.read_file(tmp_path / f"{chosen}.hnr")
+    assert all(kept.sections[s] == alone.sections[s] for s in ("MAPS", "SPEC"))
+    other = "av1" if chosen == "hevc" else "hevc"
+    assert quality[chosen] > quality[other] - 0.05  # chosen by the encoder's own measure

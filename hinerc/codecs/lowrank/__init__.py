@@ -86,7 +86,7 @@ map j (every row's quantization error then costs about the same in the cube).
     def preset(self, effort: int, options: Mapping[str, Any]) -> Preset:
         base = self.efforts[effort]
         if options.get("map_coder"):
-            return dataclasses.replace(base, maps=options["map_coder"])
+            return dataclasses.replace(base, maps=options["map_coder"], also=())
         return base
 
     # ------------------------------------------------------------------------- encode
@@ -134,6 +134,18 @@ map j (every row's quantization error then costs about the same in the cube).
                                 f"what this cube can reach: the side information and the "
                                 f"smallest model need about {job.budget.bpppb(need):.4f} bpppb"
                                 ) from None
+            # the better of the coders, as measured (none after a fallback: the same ffmpeg)
+            for name in preset.also if coder.name == preset.maps else ():
+                other = mapcoders.get(name)()
+                sizing = LowRankConfig(rank=_SIZING_RANK, maps=other.name).to_dict()
+                try:
+                    alt = search(other, job.budget.room - len(json_bytes(sizing)))
+                except mapcoders.MapCoderUnavailable as exc:
+                    warnings.warn(f"{exc}; the maps are coded with {_coder_title(coder.name)} "
+                                  "only", HinercWarning)
+                    continue
+                if alt.psnr_db > best.psnr_db:
+                    best, coder = alt, other
             code = best.code
             saturated = best.finest and best.size < (1 - job.budget.tolerance) * room
             if job.report is not None:
