@@ -41,7 +41,8 @@ class LowRankCodec(Codec):
     options = (
         CodecOption("map_coder", str, "how the feature maps are coded: hevc (12-bit HEVC intra, "
                     "the ffmpeg of imageio-ffmpeg), av1 (12-bit AV1 intra, the same ffmpeg) or "
-                    "jpeg2000 (OpenJPEG) [default: from --effort]",
+                    "jpeg2000 (OpenJPEG) [default: from --effort: 1-4 jpeg2000, 5-9 code with "
+                    "hevc and with av1 and keep the better file]",
                     choices=tuple(mapcoders.MAP_CODERS)),
     )
     format_doc = """\
