@@ -220,6 +220,7 @@ def test_hostile_av1_maps_are_one_line_errors(av1_file):
 
 
 # ------------------------------------------------------------------------------ the choice
+@pytest.mark.slow  # five encodes, about 11 s
 def test_the_default_codes_with_both_and_keeps_the_better_file(tmp_path):
     """Effort 5 (``Preset.also``): the cube is coded with HEVC and with AV1 at the same budget
     and the file of higher measured quality is kept; ``map_coder`` codes with one coder only."""
