@@ -56,7 +56,8 @@ RATES = (0.1, 0.25, 0.5, 1.0)
 #: the anchors, strongest first (as measured in ../shared/anchors/README.md)
 ANCHORS = ("pca_hevc_rd16", "pca_hevcpip_rd16", "pca_av1_rd16", "pca_j2k16", "pca_j2k",
            "sperr3d")
-HINERC = ("hinerc-e5", "hinerc-e5-jpeg2000", "hinerc-e9-hevc", "hinerc-e9-jpeg2000")
+HINERC = ("hinerc-e5", "hinerc-e5-jpeg2000", "hinerc-e5-hevc", "hinerc-e5-av1", "hinerc-e9-hevc",
+          "hinerc-e9-jpeg2000")
 #: cube key (the anchors' cubes.py name) → title
 NAMES = {"jasper": "Jasper Ridge", "enmap_mosaic": "EnMAP mosaic", "cave_chart_256": "CAVE 256²",
          "hydice_urban_sub": "HYDICE Urban", "abu_beach": "ABU beach"}

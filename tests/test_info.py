@@ -57,7 +57,7 @@ def test_tiled_info_counts_the_sections_inside_tile(runner, tiled_hnr):
     assert d["model_sections"]["MAPS"] == maps > 0 and d["model_sections"]["SPEC"] == spec > 0
     r = runner.invoke(cli, ["info", str(tiled_hnr)])
     assert r.exit_code == 0, r.output
-    title = {"jpeg2000": "JPEG 2000", "hevc": "HEVC"}[d["map_coder"]]
+    title = {"jpeg2000": "JPEG 2000", "hevc": "HEVC", "av1": "AV1"}[d["map_coder"]]
     assert f"({title}, {maps:,} bytes in 6 tiles)" in r.stdout
     assert f"{spec:,} bytes in 6 tiles)" in r.stdout and " 0 bytes" not in r.stdout
 

@@ -36,7 +36,7 @@ from hinerc.format.validate import check_json_depth, check_meta
 
 SIGNATURE = b"\x89HNR\r\n\x1a\n"
 PREAMBLE_SIZE = len(SIGNATURE) + 8  # signature, version, section count, CRC
-VERSION = (1, 3)  # 1.3: HEVC maps (MODL maps); 1.2: packed META; 1.1: the low-rank model
+VERSION = (1, 3)  # 1.3: HEVC/AV1 maps (MODL maps); 1.2: packed META; 1.1: the low-rank model
 #: The sections of a plain file, in order: these, then the model's own (its codec's, see
 #: :mod:`hinerc.codecs`; for instance SPEC MAPS), then :data:`TAIL_SECTIONS`.
 HEAD_SECTIONS = ("HEAD", "META", "BAND", "MODL")

@@ -33,15 +33,17 @@ _SIZING_RANK = 255
 class LowRankCodec(Codec):
     name = "lowrank"
     summary = ("band embeddings mixing a few feature maps (the cube's principal components), "
-               "the maps coded by a map coder (JPEG 2000 or HEVC)")
+               "the maps coded by a map coder (JPEG 2000, HEVC or AV1)")
     sections = ("SPEC", "MAPS")
     payload_sections = ("SPEC", "MAPS")
     default_tile = 512  # one basis for more pixels is better, and it stays cheap
     efforts = EFFORTS
     options = (
         CodecOption("map_coder", str, "how the feature maps are coded: hevc (12-bit HEVC intra, "
-                    "the ffmpeg of imageio-ffmpeg) or jpeg2000 (OpenJPEG) [default: from "
-                    "--effort]", choices=tuple(mapcoders.MAP_CODERS)),
+                    "the ffmpeg of imageio-ffmpeg), av1 (12-bit AV1 intra, the same ffmpeg) or "
+                    "jpeg2000 (OpenJPEG) [default: from --effort: 1-4 jpeg2000, 5-9 code with "
+                    "hevc and with av1 and keep the better file]",
+                    choices=tuple(mapcoders.MAP_CODERS)),
     )
     format_doc = """\
 **MODL**: `{"arch": "lowrank", "rank": k, "maps": NAME}`, k a JSON integer, 0 ≤ k ≤ min(255,
@@ -85,7 +87,7 @@ map j (every row's quantization error then costs about the same in the cube).
     def preset(self, effort: int, options: Mapping[str, Any]) -> Preset:
         base = self.efforts[effort]
         if options.get("map_coder"):
-            return dataclasses.replace(base, maps=options["map_coder"])
+            return dataclasses.replace(base, maps=options["map_coder"], also=())
         return base
 
     # ------------------------------------------------------------------------- encode
@@ -133,6 +135,18 @@ map j (every row's quantization error then costs about the same in the cube).
                                 f"what this cube can reach: the side information and the "
                                 f"smallest model need about {job.budget.bpppb(need):.4f} bpppb"
                                 ) from None
+            # the better of the coders, as measured (none after a fallback: the same ffmpeg)
+            for name in preset.also if coder.name == preset.maps else ():
+                other = mapcoders.get(name)()
+                sizing = LowRankConfig(rank=_SIZING_RANK, maps=other.name).to_dict()
+                try:
+                    alt = search(other, job.budget.room - len(json_bytes(sizing)))
+                except mapcoders.MapCoderUnavailable as exc:
+                    warnings.warn(f"{exc}; the maps are coded with {_coder_title(coder.name)} "
+                                  "only", HinercWarning)
+                    continue
+                if alt.psnr_db > best.psnr_db:
+                    best, coder = alt, other
             code = best.code
             saturated = best.finest and best.size < (1 - job.budget.tolerance) * room
             if job.report is not None:
@@ -194,7 +208,7 @@ map j (every row's quantization error then costs about the same in the cube).
 
 
 def _coder_title(name: str) -> str:
-    return {"jpeg2000": "JPEG 2000", "hevc": "HEVC"}.get(name, name)
+    return {"jpeg2000": "JPEG 2000", "hevc": "HEVC", "av1": "AV1"}.get(name, name)
 
 
 def _header(h: int, w: int, n: int) -> HnrHeader:

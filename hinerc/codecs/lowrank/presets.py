@@ -8,13 +8,15 @@ embedding quantization steps it compares: each level is at least as fast as the 
 The quick levels (1–4) start from the rank the KLT spectrum predicts from a first code and aim
 each rank's maps into a byte window in a few encodes; 1 and 2 code at most two and three
 ranks, with JPEG 2000 maps (fast, and pip's imagecodecs only). 5–9 code the maps with HEVC
-(:mod:`~hinerc.codecs.lowrank.mapcoders.hevc`) and let its rate allocation choose the rank
-(``Search.allocate``): measured against the rank search with JPEG 2000 and with HEVC in
-``benchmarks/results/rd.md``; 7–9 also compare embedding steps, 8–9 count no embedding
-row in the allocation (measured at 9: −0.12 to +0.28 dB from 5 on the five benchmark cubes:
-the allocation at 5 already finds about the rank a search would).
-With ``--map-coder jpeg2000``, 5 fits the maps to the last byte from the rate's usual rank and
-6–9 look further past the best rank.
+(:mod:`~hinerc.codecs.lowrank.mapcoders.hevc`) and again with AV1
+(:mod:`~hinerc.codecs.lowrank.mapcoders.av1`) and keep the file of higher measured quality
+(``Preset.also``; the cost is measured in ``benchmarks/results/rd_notes.md``), each coder's
+rate allocation choosing the rank (``Search.allocate``): measured against the rank search with
+JPEG 2000 and with HEVC in ``benchmarks/results/rd.md``; 7–9 also compare embedding steps, 8–9
+count no embedding row in the allocation (measured at 9: −0.12 to +0.28 dB from 5 on the five
+benchmark cubes: the allocation at 5 already finds about the rank a search would).
+``--map-coder hevc`` or ``av1`` codes with that coder only; with ``--map-coder jpeg2000``, 5 fits
+the maps to the last byte from the rate's usual rank and 6–9 look further past the best rank.
 """
 
 from __future__ import annotations
@@ -31,20 +33,28 @@ class Preset:
 
     search: Search
     maps: str = "jpeg2000"
+    #: map coders coded as well (after ``maps``, at the same budget): the file keeps the one of
+    #: highest measured quality (``--map-coder`` codes with one coder only)
+    also: tuple[str, ...] = ()
 
 
 _QUICK = dict(aim=True, predict=True)
-#: 5–9: HEVC maps, the rank chosen by the maps' rate allocation (``allocate``); the rank search
-#: fields apply when ``--map-coder jpeg2000`` replaces the coder (then 5–9 are as before HEVC).
+#: 5–9 code the maps with HEVC and with AV1 and keep the better file (measured in
+#: benchmarks/results/rd.md: AV1 ahead on CAVE 256² at 0.1–0.25 bpppb, HEVC at 1.0)
+_BOTH = ("av1",)
+#: 5–9: HEVC and AV1 maps, the rank chosen by the maps' rate allocation (``allocate``); the rank
+#: search fields apply when ``--map-coder jpeg2000`` replaces the coder (then 5–9 are as before
+#: HEVC).
 EFFORTS: dict[int, Preset] = {
     1: Preset(Search(RANKS, patience=1, max_ranks=2, window=0.975, **_QUICK)),
     2: Preset(Search(RANKS, patience=1, max_ranks=3, window=0.98, **_QUICK)),
     3: Preset(Search(RANKS, patience=1, **_QUICK)),
     4: Preset(Search(RANKS, patience=2, **_QUICK)),
-    5: Preset(Search(RANKS, patience=2, allocate=True), "hevc"),
-    6: Preset(Search(RANKS, patience=3, allocate=True), "hevc"),
-    7: Preset(Search(RANKS, (0.0005, 0.001), patience=3, allocate=True), "hevc"),
-    8: Preset(Search(RANKS, (0.0005, 0.001), patience=4, allocate=True, row_cost=0.0), "hevc"),
+    5: Preset(Search(RANKS, patience=2, allocate=True), "hevc", _BOTH),
+    6: Preset(Search(RANKS, patience=3, allocate=True), "hevc", _BOTH),
+    7: Preset(Search(RANKS, (0.0005, 0.001), patience=3, allocate=True), "hevc", _BOTH),
+    8: Preset(Search(RANKS, (0.0005, 0.001), patience=4, allocate=True, row_cost=0.0), "hevc",
+              _BOTH),
     9: Preset(Search(RANKS, (0.0005, 0.001, 0.002), patience=4, allocate=True, row_cost=0.0),
-              "hevc"),
+              "hevc", _BOTH),
 }

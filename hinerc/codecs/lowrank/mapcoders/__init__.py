@@ -98,6 +98,7 @@ class MapCoder(ABC):
 MAP_CODERS: dict[str, Union[str, type[MapCoder]]] = {
     "jpeg2000": "hinerc.codecs.lowrank.mapcoders.jpeg2000:Jpeg2000MapCoder",
     "hevc": "hinerc.codecs.lowrank.mapcoders.hevc:HevcMapCoder",
+    "av1": "hinerc.codecs.lowrank.mapcoders.av1:Av1MapCoder",
 }
 DEFAULT = next(iter(MAP_CODERS))
 #: What an encode uses when its map coder is unavailable: needs only ``imagecodecs``.
