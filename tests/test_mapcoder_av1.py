@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import struct
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -14,7 +16,7 @@ pytest.importorskip("imageio_ffmpeg")
 import hinerc  # noqa: E402
 from hinerc import pipeline  # noqa: E402
 from hinerc.codecs.lowrank import mapcoders  # noqa: E402
-from hinerc.codecs.lowrank.mapcoders import MapCode, MapCoder, av1, hevc, intra  # noqa: E402
+from hinerc.codecs.lowrank.mapcoders import MapCode, MapCoder, MapCoderUnavailable, av1, hevc, intra  # noqa: E402,E501
 from hinerc.codecs.lowrank.mapcoders.av1 import Av1MapCoder  # noqa: E402
 from hinerc.errors import CorruptFileError  # noqa: E402
 from hinerc.format import container  # noqa: E402
@@ -221,10 +223,13 @@ def test_hostile_av1_maps_are_one_line_errors(av1_file):
 
 # ------------------------------------------------------------------------------ the choice
 @pytest.mark.slow  # five encodes, about 11 s
-def test_the_default_codes_with_both_and_keeps_the_better_file(tmp_path):
+def test_the_default_codes_with_both_and_keeps_the_better_file(tmp_path, monkeypatch):
     """Effort 5 (``Preset.also``): the cube is coded with HEVC and with AV1 at the same budget
     and the file of higher measured quality is kept; ``map_coder`` codes with one coder only."""
+    from hinerc.codecs.lowrank import presets
     from hinerc.codecs.lowrank.presets import EFFORTS
+
+    monkeypatch.setattr(presets, "ALSO_MAX_BPPPB", 4.0)  # this small cube needs 2 bpppb
 
     assert EFFORTS[5].maps == "hevc" and EFFORTS[5].also == ("av1",)
     cube = make_cube()
@@ -243,3 +248,23 @@ def test_the_default_codes_with_both_and_keeps_the_better_file(tmp_path):
     assert all(kept.sections[s] == alone.sections[s] for s in ("MAPS", "SPEC"))
     other = "av1" if chosen == "hevc" else "hevc"
     assert quality[chosen] > quality[other] - 0.05  # chosen by the encoder's own measure
+
+
+@pytest.mark.parametrize("bands,rate,tried", [(12, 2.0, False), (12, 0.3, True),
+                                              (80, 0.3, False)])
+def test_the_second_coder_only_on_few_bands_at_low_rates(bands, rate, tried, monkeypatch):
+    """AV1 is tried beside HEVC only where it was measured ahead: few bands, low rates."""
+    from hinerc.codecs.lowrank.mapcoders import av1
+
+    calls = []
+
+    def fake(self, *args, **kwargs):
+        calls.append(1)
+        raise MapCoderUnavailable("not run in this test")
+
+    monkeypatch.setattr(av1.Av1MapCoder, "encode", fake)
+    cube = make_cube(h=64, w=64, c=bands)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = hinerc.compress(cube, None, bpppb=rate, effort=5, seed=0)
+    assert bool(calls) is tried and res.arch == "lowrank"

@@ -18,6 +18,7 @@ import numpy as np
 
 from hinerc.codecs.base import Codec, CodecOption, EncodedModel, EncodeJob, Parsed
 from hinerc.codecs.lowrank import mapcoders
+from hinerc.codecs.lowrank import presets
 from hinerc.codecs.lowrank.presets import EFFORTS, Preset
 from hinerc.codecs.lowrank.sections import (LowRankCode, LowRankConfig, pack_embeddings,
                                             unpack_embeddings)
@@ -136,7 +137,10 @@ map j (every row's quantization error then costs about the same in the cube).
                                 f"smallest model need about {job.budget.bpppb(need):.4f} bpppb"
                                 ) from None
             # the better of the coders, as measured (none after a fallback: the same ffmpeg)
-            for name in preset.also if coder.name == preset.maps else ():
+            rate = job.budget.bpppb(job.budget.file_bytes)
+            tries = (preset.also if coder.name == preset.maps and n <= presets.ALSO_MAX_BANDS
+                     and rate <= presets.ALSO_MAX_BPPPB else ())
+            for name in tries:
                 other = mapcoders.get(name)()
                 sizing = LowRankConfig(rank=_SIZING_RANK, maps=other.name).to_dict()
                 try:

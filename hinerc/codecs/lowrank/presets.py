@@ -9,7 +9,8 @@ The quick levels (1–4) start from the rank the KLT spectrum predicts from a fi
 each rank's maps into a byte window in a few encodes; 1 and 2 code at most two and three
 ranks, with JPEG 2000 maps (fast, and pip's imagecodecs only). 5–9 code the maps with HEVC
 (:mod:`~hinerc.codecs.lowrank.mapcoders.hevc`) and again with AV1
-(:mod:`~hinerc.codecs.lowrank.mapcoders.av1`) and keep the file of higher measured quality
+(:mod:`~hinerc.codecs.lowrank.mapcoders.av1`, on cubes of at most :data:`ALSO_MAX_BANDS` coded
+bands at rates up to :data:`ALSO_MAX_BPPPB`) and keep the file of higher measured quality
 (``Preset.also``; the cost is measured in ``benchmarks/results/rd_notes.md``), each coder's
 rate allocation choosing the rank (``Search.allocate``): measured against the rank search with
 JPEG 2000 and with HEVC in ``benchmarks/results/rd.md``; 7–9 also compare embedding steps, 8–9
@@ -36,6 +37,17 @@ class Preset:
     #: map coders coded as well (after ``maps``, at the same budget): the file keeps the one of
     #: highest measured quality (``--map-coder`` codes with one coder only)
     also: tuple[str, ...] = ()
+
+
+#: ``also`` is tried only on a cube of at most this many coded bands. Where the bands are few,
+#: the maps carry most of the bits and the spatial coder decides (AV1 ahead of HEVC on CAVE
+#: 256², 31 bands, at 0.1 and 0.25 bpppb); on the airborne cubes (162–224 bands) HEVC was
+#: ahead at every point measured (benchmarks/results/rd.md) and a second coder would only
+#: double the encode time, which whole scenes cannot afford (benchmarks/results/scene.md).
+ALSO_MAX_BANDS = 64
+#: ... and only at a rate of at most this many bpppb: on CAVE AV1 was ahead at 0.1 and 0.25,
+#: level at 0.5 and behind at 1.0 (benchmarks/results/rd.md).
+ALSO_MAX_BPPPB = 0.3
 
 
 _QUICK = dict(aim=True, predict=True)
