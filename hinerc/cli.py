@@ -220,8 +220,9 @@ def _dump(obj: Any) -> str:
 def cli() -> None:
     """hinerc: compress hyperspectral cubes into self-contained .hnr files of a chosen size.
 
-    The default model (lowrank) codes a few shared feature maps with JPEG 2000 and mixes them
-    per band by small fitted embeddings; --arch hiner trains the published HINER network.
+    The default model (lowrank) codes a few shared feature maps as 12-bit HEVC (or AV1) intra
+    pictures and mixes them per band by small fitted embeddings; --arch hiner trains the
+    published HINER network.
 
     \b
     Examples:
@@ -293,9 +294,12 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: Optional[f
     """Compress cubes into .hnr files of a given size.
 
     Fits a model to each INPUT and writes one self-contained .hnr whose size is --bpppb bits
-    per sample (±3%), or the smallest whose PSNR reaches --psnr / --min-band-psnr. The default model (--arch lowrank) mixes a few feature maps, coded with
-    JPEG 2000, by a small per-band embedding, searching the number of maps for the best
-    quality; --arch hiner trains the published HINER network instead. Files are written
+    per sample (±3%), or the smallest whose PSNR reaches --psnr / --min-band-psnr. The default
+    model (--arch lowrank) mixes a few feature maps by a small per-band embedding; the maps
+    are coded as 12-bit HEVC intra pictures (also AV1 on few-band cubes at low rates, keeping
+    the better file; JPEG 2000 at efforts 1-4 or with --map-coder jpeg2000), the bytes
+    shared out between them by their measured rate-distortion, which also sets their number;
+    --arch hiner trains the published HINER network instead. Files are written
     atomically: on any error or Ctrl-C nothing partial is left behind.
 
     An INPUT may also be a folder of single-band PNG/TIFF images, or a quoted glob pattern of

@@ -166,6 +166,7 @@ def test_section_tags_are_named_not_shown_as_bytes(runner, tmp_path, small_hnr):
 def test_help_describes_the_default_model(runner):
     top = runner.invoke(cli, ["--help"]).output
     assert "lowrank" in top and "fitted neural network (HINER)" not in top
+    assert "HEVC" in top  # the default's map coder, not JPEG 2000 any more
     dec = runner.invoke(cli, ["decompress", "--help"]).output
     assert "fitted at once" not in dec
     comp = " ".join(runner.invoke(cli, ["compress", "--help"]).output.split())
