@@ -491,19 +491,22 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
         state["encodes"] += 1
         report()
 
+    def record(k: int, trial: Optional[Trial]) -> None:
+        """Keep what coding ``k`` gave, the best so far, and tell the caller."""
+        nonlocal best
+        tried[k] = trial
+        if trial is not None and (best is None or trial.psnr_db > best.psnr_db):
+            best = trial
+        state["encodes"] = 0
+        report()
+        if trial is not None and on_trial is not None:
+            on_trial(trial)
+
     def code(k: int) -> Optional[Trial]:
         """Code rank ``k`` once (the search never codes a rank twice)."""
-        nonlocal best
         if k not in tried:
             state.update(rank=k, encodes=0, planned=max(state["planned"], len(tried) + 1))
-            trial = _try_rank(p, k, search, budget, tick, hint)
-            tried[k] = trial
-            if trial is not None and (best is None or trial.psnr_db > best.psnr_db):
-                best = trial
-            state["encodes"] = 0
-            report()
-            if trial is not None and on_trial is not None:
-                on_trial(trial)
+            record(k, _try_rank(p, k, search, budget, tick, hint))
         return tried[k]
 
     def out_of_time() -> bool:
@@ -530,14 +533,7 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
         state["planned"] = 1  # one allocation planned (one more for each doubling)
         while True:
             state.update(rank=k, encodes=0, planned=max(state["planned"], len(tried) + 1))
-            trial = _try_allocated(p, k, search, budget, tick, hint)
-            tried[k] = trial
-            if trial is not None and (best is None or trial.psnr_db > best.psnr_db):
-                best = trial
-            state["encodes"] = 0
-            report()
-            if trial is not None and on_trial is not None:
-                on_trial(trial)
+            record(k, _try_allocated(p, k, search, budget, tick, hint))
             if not hint.get("all_coded") or k >= top or out_of_time():
                 break
             k = min(top, 2 * k)
