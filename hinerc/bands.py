@@ -20,6 +20,8 @@ from hinerc.format.header import BAND_CODED, BAND_CONSTANT, BAND_NODATA, BandTab
 from hinerc.io.cube import Cube
 
 WIDE_TYPES = ("float64", "int32", "uint32", "int64", "uint64")
+#: Samples read at once when preparing a cube (float64: 16 MB).
+_CHUNK_SAMPLES = 1 << 21
 
 
 @dataclass
@@ -73,12 +75,28 @@ def prepare(cube: Cube) -> PreparedCube:
     kinds = np.zeros(c, np.uint8)
     offsets = np.zeros(c, np.float64)
     scales = np.zeros(c, np.float64)
+    h, w = data.shape[:2]
+    rows = max(1, _CHUNK_SAMPLES // max(1, w * c))  # rows at once: no strided band passes
+    lo_all: Optional[np.ndarray] = None
+    hi_all: Optional[np.ndarray] = None
+    real = np.zeros(c, np.int64)
+    for r0 in range(0, h, rows):
+        part, bad_part = data[r0:r0 + rows], nd[r0:r0 + rows]
+        if data.dtype.kind == "f":
+            top, bottom = np.array(np.inf, data.dtype), np.array(-np.inf, data.dtype)
+        else:
+            info = np.iinfo(data.dtype)
+            top, bottom = np.array(info.max, data.dtype), np.array(info.min, data.dtype)
+        lo = np.where(bad_part, top, part).min(axis=(0, 1))
+        hi = np.where(bad_part, bottom, part).max(axis=(0, 1))
+        lo_all = lo if lo_all is None else np.minimum(lo_all, lo)
+        hi_all = hi if hi_all is None else np.maximum(hi_all, hi)
+        real += (~bad_part).sum(axis=(0, 1))
     for b in range(c):
-        real = data[:, :, b][~nd[:, :, b]]
-        if real.size == 0:
+        if real[b] == 0:
             kinds[b] = BAND_NODATA
             continue
-        lo, hi = real.min(), real.max()
+        lo, hi = lo_all[b], hi_all[b]  # type: ignore[index]
         offsets[b] = fdt(lo)
         if lo == hi:
             kinds[b] = BAND_CONSTANT
@@ -88,9 +106,12 @@ def prepare(cube: Cube) -> PreparedCube:
     table = BandTable(kinds, offsets, scales)
     coded = table.coded
     target = np.empty((coded.size,) + data.shape[:2], np.float32)
-    for i, b in enumerate(coded):
-        t = (data[:, :, b].astype(np.float64) - offsets[b]) / scales[b]
-        target[i] = np.clip(t, 0.0, 1.0)
+    if coded.size:
+        for r0 in range(0, h, rows):
+            t = (data[r0:r0 + rows][:, :, coded].astype(np.float64) - offsets[coded]) \
+                / scales[coded]
+            np.clip(t, 0.0, 1.0, out=t)
+            target[:, r0:r0 + rows, :] = np.moveaxis(t, 2, 0)
     valid = None
     if nd[:, :, coded].any():
         valid = np.moveaxis(~nd[:, :, coded], 2, 0).copy()

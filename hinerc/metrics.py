@@ -19,6 +19,8 @@ from typing import Optional
 
 import numpy as np
 
+#: Samples taken at once by the accumulators (float64: 16 MB a copy).
+_CHUNK_SAMPLES = 1 << 21
 
 class PsnrAccumulator:
     """Per-band squared error, sample count and range, added up over windows of a cube."""
@@ -31,19 +33,32 @@ class PsnrAccumulator:
 
     def add(self, original: np.ndarray, decoded: np.ndarray,
             nodata: Optional[np.ndarray] = None) -> None:
-        """Add an H×W×C window (``nodata``: True where a sample is not real)."""
-        for b in range(original.shape[2]):
-            o = original[:, :, b].astype(np.float64)
-            d = decoded[:, :, b].astype(np.float64)
-            if nodata is not None:
-                keep = ~nodata[:, :, b]
-                o, d = o[keep], d[keep]
-            if o.size == 0:
-                continue
-            self.sse[b] += np.sum((o - d) ** 2)
-            self.count[b] += o.size
-            self.lo[b] = min(self.lo[b], o.min())
-            self.hi[b] = max(self.hi[b], o.max())
+        """Add an H×W×C window (``nodata``: True where a sample is not real), a few rows at a
+        time (rows are contiguous in an H×W×C cube: no band-by-band strided passes, and no
+        float64 copy of the whole window)."""
+        h, w, c = original.shape
+        rows = max(1, _CHUNK_SAMPLES // max(1, w * c))
+        for r0 in range(0, h, rows):
+            o = original[r0:r0 + rows].astype(np.float64)
+            d = decoded[r0:r0 + rows].astype(np.float64)
+            keep = None if nodata is None else ~nodata[r0:r0 + rows]
+            self._chunk(o, d, keep)
+
+    def _chunk(self, o: np.ndarray, d: np.ndarray, keep: Optional[np.ndarray]) -> None:
+        """Add rows × W × C float64 samples (``keep``: True where real, None: all)."""
+        if keep is None:
+            err = o - d
+            self.count += o.shape[0] * o.shape[1]
+            self.lo = np.minimum(self.lo, o.min(axis=(0, 1), initial=np.inf))
+            self.hi = np.maximum(self.hi, o.max(axis=(0, 1), initial=-np.inf))
+        else:
+            err = np.where(keep, o - d, 0.0)
+            self.count += keep.sum(axis=(0, 1))
+            self.lo = np.minimum(self.lo, np.where(keep, o, np.inf).min(axis=(0, 1),
+                                                                       initial=np.inf))
+            self.hi = np.maximum(self.hi, np.where(keep, o, -np.inf).max(axis=(0, 1),
+                                                                        initial=-np.inf))
+        self.sse += np.einsum("ijk,ijk->k", err, err)
 
     def band_psnr(self) -> np.ndarray:
         """Per-band PSNR (dB); NaN for bands without range; inf when exact."""
@@ -97,27 +112,18 @@ class QualityAccumulator(PsnrAccumulator):
         self.max_err = 0.0
         self.real_samples = 0
 
-    def add(self, original: np.ndarray, decoded: np.ndarray,
-            nodata: Optional[np.ndarray] = None) -> None:
-        super().add(original, decoded, nodata)
-        h, w, c = original.shape
-        dot = np.zeros((h, w))
-        oo = np.zeros((h, w))
-        dd = np.zeros((h, w))
-        for b in range(c):  # band by band: no float64 copy of the whole window
-            o = original[:, :, b].astype(np.float64)
-            d = decoded[:, :, b].astype(np.float64)
-            if nodata is not None:
-                keep = ~nodata[:, :, b]
-                o = np.where(keep, o, 0.0)
-                d = np.where(keep, d, 0.0)
-                self.real_samples += int(keep.sum())
-            else:
-                self.real_samples += o.size
-            self.max_err = max(self.max_err, float(np.abs(o - d).max(initial=0.0)))
-            dot += o * d
-            oo += o * o
-            dd += d * d
+    def _chunk(self, o: np.ndarray, d: np.ndarray, keep: Optional[np.ndarray]) -> None:
+        super()._chunk(o, d, keep)
+        if keep is not None:
+            o = np.where(keep, o, 0.0)
+            d = np.where(keep, d, 0.0)
+            self.real_samples += int(keep.sum())
+        else:
+            self.real_samples += o.size
+        self.max_err = max(self.max_err, float(np.abs(o - d).max(initial=0.0)))
+        dot = np.einsum("ijk,ijk->ij", o, d)
+        oo = np.einsum("ijk,ijk->ij", o, o)
+        dd = np.einsum("ijk,ijk->ij", d, d)
         ok = oo > 0
         norms = np.sqrt(oo[ok] * dd[ok])
         cos = np.divide(dot[ok], norms, out=np.zeros_like(norms), where=norms > 0)

@@ -37,7 +37,7 @@ class LowRankCodec(Codec):
                "the maps coded by a map coder (JPEG 2000, HEVC or AV1)")
     sections = ("SPEC", "MAPS")
     payload_sections = ("SPEC", "MAPS")
-    default_tile = 512  # one basis for more pixels is better, and it stays cheap
+    default_tile = 1024  # one basis for more pixels is better; a 1000² scene is one tile
     efforts = EFFORTS
     options = (
         CodecOption("map_coder", str, "how the feature maps are coded: hevc (12-bit HEVC intra, "

@@ -38,7 +38,7 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from hinerc.codecs.lowrank.mapcoders import Importance, MapCoder
+from hinerc.codecs.lowrank.mapcoders import Importance, MapCode, MapCoder
 from hinerc.codecs.lowrank.sections import LowRankCode, pack_embeddings
 from hinerc.errors import RateError
 from hinerc.metrics import mean_psnr_normalised
@@ -53,6 +53,14 @@ DEFAULT_REL = 0.001
 _CODE_MID = 32767.5
 #: Allocated codes (:func:`_try_allocated`) are taken at this share of the bytes or more.
 ALLOCATED_WINDOW = 0.997
+#: Cubes of more pixels than this are searched by :class:`_LargeProblem` (no float64 copy of
+#: the cube; fits scored from Gram matrices); the same cut as the map coders' sampled grid.
+LARGE_PIXELS = 400 * 400
+#: Pixels in the KLT's covariance sample, and in one chunk of a pass over the cube.
+COV_SAMPLE = 1 << 18
+CHUNK = 1 << 15
+#: Samples mixed at once when decoding (float64: 128 MB).
+_MIX_SAMPLES = 1 << 24
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -74,13 +82,20 @@ def reconstruct(code: LowRankCode, coder: MapCoder, height: int, width: int, n_c
     if coded is not None:
         emb = emb[:, coded]
         n_coded = len(coded)
+    out = np.empty((n_coded, height * width), np.float32)
     if code.rank:
-        maps = decode_maps(coder, code.maps, height, width, code.centres)
-        flat = maps @ emb[:-1] + emb[-1]
+        maps_t = np.ascontiguousarray(decode_maps(coder, code.maps, height, width,
+                                                  code.centres).T)  # k × pixels
+        step = max(1, _MIX_SAMPLES // max(1, height * width))  # bands mixed at once
+        for b0 in range(0, n_coded, step):
+            b1 = min(n_coded, b0 + step)
+            flat = emb[:-1, b0:b1].T @ maps_t
+            flat += emb[-1, b0:b1, None]
+            np.clip(flat, 0.0, 1.0, out=flat)
+            out[b0:b1] = flat
     else:
-        flat = np.broadcast_to(emb[-1], (height * width, n_coded))
-    out = np.clip(flat, 0.0, 1.0).astype(np.float32)
-    return np.ascontiguousarray(out.T).reshape(n_coded, height, width)
+        out[:] = np.clip(emb[-1], 0.0, 1.0)[:, None]
+    return out.reshape(n_coded, height, width)
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -103,7 +118,8 @@ class Trial:
     code: LowRankCode
     spec: bytes
     psnr_db: float
-    decoded: np.ndarray = field(repr=False)
+    #: the bands as the trial decodes (None where the problem scores without decoding)
+    decoded: Optional[np.ndarray] = field(repr=False)
     finest: bool = False  # the maps are at JPEG 2000's finest quality
 
     @property
@@ -198,6 +214,18 @@ class _Problem:
         self._code_scale: dict[int, float] = {}  # k → code units per unit of the components
 
     @property
+    def pixels(self) -> int:
+        return self.shape[1] * self.shape[2]
+
+    def fit(self, k: int, blob: bytes, finest: bool) -> "_Fit":
+        """Least-squares embeddings for the maps of ``blob`` (:func:`_fit`)."""
+        return _fit(self, k, blob, finest)
+
+    def quantized(self, f: "_Fit", rel: float) -> "Trial":
+        """The fit's embeddings quantized at ``rel``, scored (:func:`_quantized`)."""
+        return _quantized(self, f, rel)
+
+    @property
     def left(self) -> np.ndarray:
         """``left[k]``: the mean per-band squared error, in the normalised units of the PSNR,
         of the best k components: the spectrum of the normalised bands' covariance, summed
@@ -235,7 +263,7 @@ class _Problem:
         rest = np.setdiff1d(np.arange(self.basis.shape[1]), cols)
         e2 = (scale * self.basis[:, cols] / self.scales[:, None]) ** 2  # bands × maps
         trunc = (self.basis[:, rest] ** 2 * self.eigvals[rest]).sum(1) / self.scales ** 2
-        floor = 1e-12 * self.t.shape[0]
+        floor = 1e-12 * self.pixels
 
         def weigh(sse: Optional[np.ndarray]) -> np.ndarray:
             if sse is None:
@@ -246,6 +274,166 @@ class _Problem:
         return weigh
 
 
+class _LargeProblem(_Problem):
+    """:class:`_Problem` for cubes of more than :data:`LARGE_PIXELS` pixels: never a copy of the
+    cube in float64. The KLT comes from the covariance of a pixel sample (at most
+    :data:`COV_SAMPLE` pixels, evenly strided), the maps from a pass by chunks of pixels, and a
+    fit is scored without decoding: the Gram matrix G = AᵀA of the decoded maps (and the
+    constant), C = AᵀT and the bands' ‖t_b‖² give every band's squared error of quantized
+    embeddings e_b as ‖t_b‖² − 2·e_b·C_b + e_bᵀGe_b (the decoder's clip to [0, 1] can only
+    lower it). Samples that are not real are filled with their band's mean, as
+    :class:`_Problem` does; where every band has the same no-data pixels, those pixels are left
+    out of the fit and the score altogether."""
+
+    def __init__(self, target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray,
+                 coder: MapCoder):
+        n, h, w = target.shape
+        self.shape = (n, h, w)
+        self.coder = coder
+        self.target, self.valid = target, valid
+        self.scales = np.maximum(scales, 1e-300)
+        self._flat = target.reshape(n, h * w)
+        self._keep: Optional[np.ndarray] = None  # pixels scored (None: all)
+        self._vflat: Optional[np.ndarray] = None  # per-sample validity when it varies by band
+        if valid is not None:
+            vf = valid.reshape(n, h * w)
+            per_pixel = vf.all(0)
+            if np.array_equal(vf.any(0), per_pixel):  # the same pixels in every band
+                self._keep = np.flatnonzero(per_pixel)
+            else:
+                self._vflat = vf
+        idx = self._keep if self._keep is not None else None
+        count = idx.size if idx is not None else h * w
+        # the band means (of the real samples), and each band's ‖t_b‖² over the pixels scored
+        total, tt, real = np.zeros(n), np.zeros(n), np.zeros(n)
+        for t, v in self._chunks(fill=None):
+            total += t.sum(1)
+            real += v.sum(1) if v is not None else t.shape[1]
+        self.fill = total / np.maximum(real, 1)
+        for t, _ in self._chunks():
+            tt += np.einsum("ij,ij->i", t, t)
+        self.tt = tt
+        self.count = count
+        self.mean = self.fill.copy() if self._vflat is not None else total / max(count, 1)
+        # the covariance of a pixel sample (filled), in the normalised units
+        step = max(1, -(-count // COV_SAMPLE))
+        cov = np.zeros((n, n))
+        m = 0
+        for t, _ in self._chunks(stride=step):
+            t = t - self.mean[:, None]
+            cov += t @ t.T
+            m += t.shape[1]
+        cov /= max(m, 1)
+        self.cov = cov
+        ys = cov * np.outer(self.scales, self.scales)  # original units: the maps' KLT
+        vals, vecs = np.linalg.eigh(ys)
+        self.basis = vecs[:, ::-1]
+        self.eigvals = np.clip(vals[::-1], 0, None) * count
+        self._left: Optional[np.ndarray] = None
+        self._code_scale: dict[int, float] = {}
+
+    @property
+    def pixels(self) -> int:
+        return self.count
+
+    def _chunks(self, fill: Optional[str] = "mean", stride: int = 1):
+        """(N × c float64 normalised samples, N × c validity or None) for every chunk of the
+        pixels scored (every ``stride``-th); not-real samples are the band's mean (``fill``
+        None: left as they are, with their validity)."""
+        n, h, w = self.shape
+        idx = self._keep
+        total = idx.size if idx is not None else h * w
+        size = CHUNK * stride
+        for start in range(0, total, size):
+            sel = slice(start, min(total, start + size), stride)
+            cols = idx[sel] if idx is not None else sel
+            t = self._flat[:, cols].astype(np.float64)
+            v = None
+            if self._vflat is not None:
+                v = self._vflat[:, cols]
+                if fill is not None:
+                    t = np.where(v, t, self.fill[:, None])
+            yield t, v
+
+    @property
+    def left(self) -> np.ndarray:
+        if self._left is None:
+            lam = np.clip(np.linalg.eigvalsh(self.cov)[::-1], 0, None)
+            self._left = np.append(np.cumsum(lam[::-1])[::-1], 0.0) / self.shape[0]
+        return self._left
+
+    def maps_for(self, k: int) -> np.ndarray:
+        n, h, w = self.shape
+        proj = (self.basis[:, :k] * self.scales[:, None]).T  # k × N: components of t − mean
+        comps = np.empty((h * w, k), np.float32)
+        for start in range(0, h * w, CHUNK):
+            sl = slice(start, min(h * w, start + CHUNK))
+            t = self._flat[:, sl].astype(np.float64)
+            if self._vflat is not None:
+                t = np.where(self._vflat[:, sl], t, self.fill[:, None])
+            comps[sl] = (proj @ (t - self.mean[:, None])).T
+        if self._keep is not None and self._keep.size < h * w:  # no-data pixels: the mean
+            out = np.zeros(h * w, bool)
+            out[self._keep] = True
+            comps[~out] = 0.0
+        lo = comps.min(0).astype(np.float64)
+        span = float((comps.max(0) - lo).max())
+        scale = span / 65535.0 if span > 0 else 1.0
+        self._code_scale[k] = scale
+        out = (comps - lo.astype(np.float32)) / np.float32(scale)
+        return out.reshape(h, w, k)
+
+    def fit(self, k: int, blob: bytes, finest: bool) -> "_Fit":
+        n, h, w = self.shape
+        codes = decode_maps(self.coder, blob, h, w, np.zeros(k, np.uint16)) * _CODE_MID
+        idx = self._keep
+        if idx is not None:
+            codes = codes[idx]
+        centres = np.clip(np.rint(codes.mean(0)), 0, 65535).astype(np.uint16)
+        a = np.empty((codes.shape[0], k + 1))
+        a[:, :k] = (codes - centres) / _CODE_MID
+        a[:, k] = 1.0
+        del codes
+        g = a.T @ a
+        c = np.zeros((k + 1, n))
+        pos = 0
+        for t, _ in self._chunks():
+            c += a[pos:pos + t.shape[1]].T @ t.T
+            pos += t.shape[1]
+        emb = _solve_normal(g, c)
+        norms = np.sqrt(np.maximum(np.diag(g), 0.0))
+        dist = float(np.maximum(self._sse(g, c, emb), 0.0).sum())
+        return _Fit(k, blob, finest, None, centres, emb, dist, norms, g, c)
+
+    def _sse(self, g: np.ndarray, c: np.ndarray, emb: np.ndarray) -> np.ndarray:
+        """Each band's squared error of embeddings ``emb`` over the pixels scored."""
+        return self.tt - 2.0 * np.einsum("jb,jb->b", emb, c) + np.einsum("jb,jb->b", emb,
+                                                                           g @ emb)
+
+    def quantized(self, f: "_Fit", rel: float) -> "Trial":
+        n, h, w = self.shape
+        step = math.sqrt(12.0 * max(f.dist, 1e-24 * self.count * n) * rel / ((f.k + 1) * n))
+        steps, weights = quantize_embeddings(f.emb, f.norms, step)
+        code = LowRankCode(f.k, f.centres, steps, weights, f.blob)
+        assert f.gram is not None and f.cross is not None
+        sse = np.maximum(self._sse(f.gram, f.cross, code.embeddings()), 0.0)
+        mse = sse / max(self.count, 1)
+        psnr = float(np.mean(-10 * np.log10(np.maximum(mse, 1e-20))))
+        return Trial(f.k, rel, code, pack_embeddings(f.centres, steps, weights), psnr, None,
+                     f.finest)
+
+
+def _solve_normal(g: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """``argmin ‖a·x − t‖`` from G = aᵀa and C = aᵀt, on unit-norm columns; a degenerate G
+    (an empty map, a map that is a constant) by least squares on its eigen-decomposition."""
+    d = np.sqrt(np.maximum(np.diag(g), 0.0))
+    if d.min() > 0:
+        gn = g / np.outer(d, d)
+        if np.linalg.cond(gn) < 1e8:
+            return np.linalg.solve(gn, c / d[:, None]) / d[:, None]
+    return np.linalg.pinv(g, rcond=1e-12, hermitian=True) @ c
+
+
 @dataclass
 class _Fit:
     """Least-squares embeddings for one set of decoded maps, before quantization."""
@@ -253,11 +441,13 @@ class _Fit:
     k: int
     blob: bytes
     finest: bool
-    a: np.ndarray  # pixels × (k+1): centred maps and the constant
+    a: Optional[np.ndarray]  # pixels × (k+1): centred maps and the constant (None: large)
     centres: np.ndarray
     emb: np.ndarray  # (k+1) × N
     dist: float  # squared error of the unquantized fit, normalised units
     norms: np.ndarray
+    gram: Optional[np.ndarray] = None  # AᵀA (large problems)
+    cross: Optional[np.ndarray] = None  # AᵀT (large problems)
 
 
 def _least_squares(a: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -305,7 +495,7 @@ def _fill(p: _Problem, f: _Fit, trial: Trial, budget: int, window: float = 0.985
     best = trial
     for _ in range(12):
         mid = (lo + hi) / 2
-        t = _quantized(p, f, math.exp(mid))
+        t = p.quantized(f, math.exp(mid))
         if t.size <= budget:
             best, hi = t, mid
         else:
@@ -344,8 +534,8 @@ def _try_rank(p: _Problem, k: int, search: Search, budget: int,
             blob, finest = mc.data, mc.finest
             if not blob:
                 break
-            fit = _fit(p, k, blob, finest)
-            trial = _quantized(p, fit, rel)
+            fit = p.fit(k, blob, finest)
+            trial = p.quantized(fit, rel)
             if search.aim:
                 hint["per_value"] = (len(trial.spec) - 4 * (k + 1) - 17) / ((k + 1) * n)
             if window * budget <= trial.size <= budget or (finest and trial.size <= budget):
@@ -373,7 +563,9 @@ def _try_allocated(p: _Problem, top: int, search: Search, budget: int,
     fits, or when the coder leaves no map out (``hint["all_coded"]``: offer more)."""
     n, h, w = p.shape
     hint = {} if hint is None else hint
-    window = ALLOCATED_WINDOW  # an allocation is cheap: fill the bytes closely
+    # an allocation is cheap: fill the bytes closely (not on a large cube, where each
+    # allocation codes maps whole)
+    window = search.window if p.pixels > LARGE_PIXELS else ALLOCATED_WINDOW
     offered = p.maps_for(top)
     cols = list(range(top))
     per_value = hint.get("per_value", 0.7)
@@ -400,9 +592,15 @@ def _try_allocated(p: _Problem, top: int, search: Search, budget: int,
         if mc.empty:
             gone = set(mc.empty)
             cols = [c for i, c in enumerate(cols) if i not in gone]
-            continue
-        fit = _fit(p, k, mc.data, mc.finest)
-        trial = _quantized(p, fit, search.rels[0])
+            # on a large cube the rows the dropped maps free are a sliver of the bytes, and
+            # each allocation codes maps whole: take them out of the code, code nothing again
+            kept = (p.coder.without(mc.data, k, mc.empty) if p.pixels > LARGE_PIXELS
+                    and cols else None)
+            if kept is None:
+                continue
+            k, mc = len(cols), MapCode(kept, mc.finest)
+        fit = p.fit(k, mc.data, mc.finest)
+        trial = p.quantized(fit, search.rels[0])
         per_value = (len(trial.spec) - 4 * (k + 1) - 2 * k - 17) / ((k + 1) * n)
         hint["per_value"] = per_value
         if window * budget <= trial.size <= budget or (mc.finest and trial.size <= budget):
@@ -416,7 +614,7 @@ def _try_allocated(p: _Problem, top: int, search: Search, budget: int,
     if trial.size < window * budget:
         trial = _fill(p, fit, trial, budget, window)
     for rel in search.rels[1:]:  # other embedding steps: only a quantization each
-        other = _quantized(p, fit, rel)
+        other = p.quantized(fit, rel)
         if other.size <= budget and other.psnr_db > trial.psnr_db:
             trial = other
     return trial
@@ -471,7 +669,8 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
     if budget < 64:
         raise RateError("the rate is below what the smallest low-rank code needs "
                         f"(about {min_bytes(n)} bytes for the embeddings and maps)")
-    p = _Problem(target, valid, np.asarray(scales, np.float64), coder)
+    kind = _LargeProblem if h * w > LARGE_PIXELS else _Problem
+    p = kind(target, valid, np.asarray(scales, np.float64), coder)
     top = min(n, h * w, MAX_RANK)
     cands = sorted({min(r, top) for r in search.ranks})
     bpppb = budget * 8 / (n * h * w)
@@ -529,7 +728,9 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
 
     if search.allocate and p.coder.leaves_maps_out:
         # offer twice the usual rank; offer twice as many again while the coder codes them all
-        k = min(top, max(4, 2 * first_rank(bpppb)))
+        # (four times on a large cube, where each map's embedding row costs less of the bytes:
+        # 41 of 60 offered coded on a 1000² scene of Jasper Ridge at 0.2 bpppb)
+        k = min(top, max(4, (4 if h * w > LARGE_PIXELS else 2) * first_rank(bpppb)))
         state["planned"] = 1  # one allocation planned (one more for each doubling)
         while True:
             state.update(rank=k, encodes=0, planned=max(state["planned"], len(tried) + 1))

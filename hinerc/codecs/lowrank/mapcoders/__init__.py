@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Optional, Union
+from typing import Callable, ClassVar, Optional, Sequence, Union
 
 import numpy as np
 
@@ -82,6 +82,12 @@ class MapCoder(ABC):
         unless the coder leaves it empty (:attr:`MapCode.empty`); a coder that leaves maps
         empty may then write ``budget_bytes`` + ``map_cost`` per empty map. A coder that never
         leaves a map empty ignores it."""
+
+    def without(self, data: bytes, k: int, drop: Sequence[int]) -> Optional[bytes]:
+        """The code of ``data`` (k maps) with the empty maps ``drop`` taken out, the others
+        unchanged, without coding anything again; ``None`` when the coder cannot (the caller
+        then codes the others again)."""
+        return None
 
     @abstractmethod
     def decode(self, data: bytes, height: int, width: int, k: int) -> np.ndarray:

@@ -203,8 +203,9 @@ class Av1MapCoder(IntraMapCoder):
                  refine: int = REFINE_MAPS, jobs: Optional[int] = None, cache_mb: float = 256):
         super().__init__(preset, qps, refine, jobs, cache_mb)
 
-    def _encode_stack(self, frames: np.ndarray, q: int) -> tuple[bytes, list[bytes]]:
-        return _encode_stack(frames, q, self.preset)
+    def _encode_stack(self, frames: np.ndarray, q: int, preset: Optional[str] = None
+                      ) -> tuple[bytes, list[bytes]]:
+        return _encode_stack(frames, q, preset or self.preset)
 
     def _decode_stream(self, stream: bytes, n: int, hp: int, wp: int,
                        threads: int = 1) -> np.ndarray:

@@ -391,6 +391,59 @@ def allocate(points: Sequence[tuple[np.ndarray, np.ndarray]], budget: float
     return chosen
 
 
+# ----------------------------------------------------------------------------- sampling
+#: Maps of more pixels than this get their R–D grid measured on a sample of blocks, and are
+#: coded whole only at the levels picked (:meth:`IntraMapCoder._encode_sampled`): a 1000² map
+#: costs x265 about 0.7 s a picture, 18 levels × 30 maps of it 6 minutes.
+SAMPLE_ABOVE = 400 * 400
+#: The sample's blocks: the encoders' largest coding unit, so a block is coded much as in place.
+SAMPLE_BLOCK = 64
+#: The share of a map's blocks in its sample, at least :data:`SAMPLE_MIN` blocks.
+SAMPLE_SHARE = 1 / 24
+SAMPLE_MIN = 16
+#: Allocations with the whole maps' measures before the last, which picks coded points only.
+SAMPLED_ROUNDS = 2
+#: The sampled grid measures every this-many-th level (and the last); the levels between are
+#: interpolated (:func:`_between`).
+SAMPLED_STRIDE = 2
+
+
+def _between(qs: Sequence[int], values: np.ndarray, every: Sequence[int]) -> np.ndarray:
+    """``values`` measured at levels ``qs`` at every level of ``every`` (ascending, the ends
+    measured): linear in the level between two measured levels on a log scale (a picture's
+    bytes and error change by about a constant factor a level)."""
+    v = np.log(np.maximum(np.asarray(values, np.float64), 1e-300))
+    return np.exp(np.interp(np.asarray(every, float), np.asarray(qs, float), v))
+
+
+def sample_blocks(h: int, w: int) -> tuple[list[tuple[int, int]], int, int]:
+    """Block origins spread evenly over an H×W map (every n-th block in raster order, n about
+    1 / :data:`SAMPLE_SHARE`) and the mosaic's rows × columns of blocks holding them."""
+    b = SAMPLE_BLOCK
+    by, bx = max(1, h // b), max(1, w // b)
+    total = by * bx
+    want = min(total, max(SAMPLE_MIN, int(math.ceil(total * SAMPLE_SHARE))))
+    cols = max(1, int(math.ceil(math.sqrt(want))))
+    rows = max(1, want // cols)
+    want = rows * cols
+    idx = np.floor((np.arange(want) + 0.5) * total / want).astype(int)
+    return [(int(i // bx) * b, int(i % bx) * b) for i in idx], rows, cols
+
+
+def _mosaic(m: np.ndarray, blocks: list[tuple[int, int]], rows: int, cols: int) -> np.ndarray:
+    """The blocks of ``m`` at ``blocks`` side by side, ``rows`` × ``cols`` (a block past the
+    map's edge is the edge repeated)."""
+    b = SAMPLE_BLOCK
+    h, w = m.shape
+    if h < b or w < b:
+        m = np.pad(m, ((0, max(0, b - h)), (0, max(0, b - w))), mode="edge")
+    out = np.empty((rows * b, cols * b), m.dtype)
+    for n, (y, x) in enumerate(blocks):
+        r, c = divmod(n, cols)
+        out[r * b:(r + 1) * b, c * b:(c + 1) * b] = m[y:y + b, x:x + b]
+    return out
+
+
 # ----------------------------------------------------------------------------- the coder
 @dataclass
 class _MapGrid:
@@ -486,6 +539,11 @@ class IntraMapCoder(MapCoder):
     #: what the codestream calls its shared header
     header_name: ClassVar[str] = "parameter sets"
     leaves_maps_out = True
+    #: maps of more pixels than this get their grid measured on a sample (:meth:`_encode_sampled`)
+    sample_above: int = SAMPLE_ABOVE
+    #: the encoder setting of the sampled grid (its bytes and errors are corrected by the maps
+    #: coded whole; ``None``: the coder's own)
+    sample_preset: ClassVar[Optional[str]] = None
 
     def __init__(self, preset: Optional[str] = None, qps: Optional[Sequence[int]] = None,
                  refine: int = REFINE_MAPS, jobs: Optional[int] = None, cache_mb: float = 256):
@@ -504,6 +562,8 @@ class IntraMapCoder(MapCoder):
         self.cache_bytes = int(cache_mb * 2 ** 20)
         self._cache: OrderedDict[bytes, _MapGrid] = OrderedDict()
         self._lock = threading.Lock()
+        #: maps coded whole (large maps): (map key, level) -> (shared header, picture, error)
+        self._whole: dict[tuple[bytes, int], tuple[bytes, bytes, float]] = {}
         self.last = EncodeStats()
         self._tick: Optional[Callable[[], None]] = None
 
@@ -515,7 +575,8 @@ class IntraMapCoder(MapCoder):
 
     def _grids(self, frames: list[np.ndarray], targets: list[np.ndarray],
                offsets: list[float], scales: list[float], bases: Optional[list[np.ndarray]],
-               stats: EncodeStats) -> list[_MapGrid]:
+               stats: EncodeStats, keep_fine: bool = True,
+               preset: Optional[str] = None) -> list[_MapGrid]:
         """Code the (padded uint16) ``frames`` at every QP, in parallel over the QPs; measure each
         picture's bytes and the squared error of ``base + offset + scale·decoded`` against its
         target (H×W float64)."""
@@ -530,7 +591,7 @@ class IntraMapCoder(MapCoder):
         shared: list[bytes] = [b""] * g
 
         def one(gi: int) -> None:
-            ps, pictures = self._encode_stack(stack, self.qps[gi])
+            ps, pictures = self._encode_stack(stack, self.qps[gi], preset)
             dec = self._decode_stream(self._join(ps, pictures), n, hp, wp)
             shared[gi] = ps
             for i in range(n):
@@ -539,7 +600,7 @@ class IntraMapCoder(MapCoder):
                     rec += bases[i]
                 sse[i, gi] = float(((rec - targets[i]) ** 2).sum())
                 pics[i][gi] = pictures[i]
-                if gi == 0 and bases is None:
+                if gi == 0 and bases is None and keep_fine:
                     fine[i] = dec[i].copy()
 
         with ThreadPoolExecutor(max_workers=min(self.jobs, g)) as pool:
@@ -570,11 +631,14 @@ class IntraMapCoder(MapCoder):
     def clear_cache(self) -> None:
         with self._lock:
             self._cache.clear()
+            self._whole.clear()
 
     # ------------------------------------------------------------------ the codec's hooks
-    def _encode_stack(self, frames: np.ndarray, q: int) -> tuple[bytes, list[bytes]]:
+    def _encode_stack(self, frames: np.ndarray, q: int, preset: Optional[str] = None
+                      ) -> tuple[bytes, list[bytes]]:
         """(n, Hp, Wp) uint16 codes -> one intra-only 12-bit stream at level ``q``, split into
-        (shared header, [picture]); :class:`FfmpegError` when the encoder fails."""
+        (shared header, [picture]), with the encoder setting ``preset`` (default: the coder's);
+        :class:`FfmpegError` when the encoder fails."""
         raise NotImplementedError
 
     def _decode_stream(self, stream: bytes, n: int, hp: int, wp: int,
@@ -608,8 +672,10 @@ class IntraMapCoder(MapCoder):
         cost = max(0.0, float(map_cost))
         try:
             weights = None if importance is None else importance(None)
-            data = self.encode_bytes(maps, budget_bytes, weights=weights, map_cost=cost)
-            if importance is not None:
+            large = np.ndim(maps) == 3 and np.shape(maps)[0] * np.shape(maps)[1] > self.sample_above
+            data = self.encode_bytes(maps, budget_bytes, weights=weights, map_cost=cost,
+                                     reweigh=importance if large else None)
+            if importance is not None and not large:
                 for _ in range(REWEIGHTS):
                     weights = importance(np.asarray(self.last.map_sse))
                     data = self.encode_bytes(maps, budget_bytes, weights=weights, map_cost=cost)
@@ -621,12 +687,15 @@ class IntraMapCoder(MapCoder):
         return MapCode(data, self.last.finest, empty)
 
     def encode_bytes(self, maps: np.ndarray, budget_bytes: int, *,
-                     weights: Optional[np.ndarray] = None, map_cost: float = 0.0) -> bytes:
+                     weights: Optional[np.ndarray] = None, map_cost: float = 0.0,
+                     reweigh: Optional[Importance] = None) -> bytes:
         """The codestream of ``maps`` (H×W×k floats) of least weighted squared error within
         ``budget_bytes``. ``weights`` (k, ≥ 0): how much a unit of squared error in each map
         costs in the cube (default: 1 each, every map's own squared error). ``map_cost``: bytes
         outside the codestream that a map not left empty costs (the interface's ``encode``):
         each empty map lets the codestream grow by that much past ``budget_bytes``.
+        ``reweigh`` (large maps only): :data:`REWEIGHTS` allocations on the sampled grid with
+        the weights it gives for the errors the last one predicts, before any map is coded whole.
 
         Raises:
             ValueError: maps that are not a finite H×W×k array, bad weights, or a budget below
@@ -654,8 +723,11 @@ class IntraMapCoder(MapCoder):
         ms = [np.ascontiguousarray(maps[:, :, j], np.float64) for j in range(k)]
         means = [np.float32(m.mean()) for m in ms]
         empty_sse = [float(((m - float(c)) ** 2).sum()) for m, c in zip(ms, means)]
-        grids: list[Optional[_MapGrid]] = [None] * k
         keys = [self._key(m) for m in ms]
+        if h * w > self.sample_above:
+            return self._encode_sampled(ms, keys, means, empty_sse, wts, budget, map_cost,
+                                        stats, t0, reweigh)
+        grids: list[Optional[_MapGrid]] = [None] * k
         todo = []
         for j, m in enumerate(ms):
             with self._lock:
@@ -741,6 +813,196 @@ class IntraMapCoder(MapCoder):
         self.last = stats
         return data
 
+    # ------------------------------------------------------------------ large maps
+    def _encode_sampled(self, ms: list[np.ndarray], keys: list[bytes], means: list[np.float32],
+                        empty_sse: list[float], wts: np.ndarray, budget: int, map_cost: float,
+                        stats: EncodeStats, t0: float, reweigh: Optional[Importance] = None
+                        ) -> bytes:
+        """:meth:`encode_bytes` for maps of more than :attr:`sample_above` pixels: the grid is
+        measured on a mosaic of blocks (:func:`sample_blocks`) and scaled by the area; the maps
+        are then coded whole only at the levels the allocation picks, and the allocation is
+        repeated with what those codes measured (exact bytes and errors at the points coded,
+        the sample's curve corrected by their ratio elsewhere) until every point it picks has
+        been coded: the stream is then exactly within the budget. No refinement pictures."""
+        k = len(ms)
+        h, w = ms[0].shape
+        blocks, rows, cols = sample_blocks(h, w)
+        area = (h * w) / (len(blocks) * SAMPLE_BLOCK ** 2)
+        scaling = [_scaling(m) for m in ms]
+        grids: list[Optional[_MapGrid]] = [None] * k
+        todo = []
+        for j, m in enumerate(ms):
+            with self._lock:
+                cached = self._cache.get(keys[j] + b"sampled")
+            if cached is not None:
+                grids[j] = cached
+            elif scaling[j][1] > 0:
+                todo.append(j)
+        if todo:
+            frames, targets = [], []
+            for j in todo:
+                o, s = scaling[j]
+                codes = _codes(ms[j], o, s)
+                frames.append(_mosaic(codes, blocks, rows, cols))
+                targets.append(_mosaic(ms[j], blocks, rows, cols))
+            every = self.qps
+            self.qps = every[::SAMPLED_STRIDE] + ((every[-1],) if (len(every) - 1)
+                                                  % SAMPLED_STRIDE else ())
+            try:
+                new = self._grids(frames, targets, [float(scaling[j][0]) for j in todo],
+                                  [float(scaling[j][1]) for j in todo], None, stats,
+                                  keep_fine=False, preset=self.sample_preset)
+            finally:
+                measured, self.qps = self.qps, every
+            for j, grid in zip(todo, new):
+                grid.nbytes = _between(measured, grid.nbytes, every) * area
+                grid.sse = _between(measured, grid.sse, every) * area
+                grids[j] = grid
+                self._remember(keys[j] + b"sampled", grid)
+        g = len(self.qps)
+        whole = self._whole
+        ref_ps = b""
+        for j in range(k):
+            for gi in range(g):
+                got = whole.get((keys[j], self.qps[gi]))
+                if got is not None:
+                    ref_ps = ref_ps or got[0]
+
+        def points(only_coded: bool) -> tuple[list, list, list]:
+            """Per map its points (bytes, weighted error), their grid indices (-1: empty), and
+            the unweighted errors: coded points as measured, the others from the sample,
+            corrected by the ratio measured at the map's coded points."""
+            pts, tags, raws = [], [], []
+            for j in range(k):
+                nb, dd, tg = [5.0], [empty_sse[j]], [-1]
+                gr = grids[j]
+                if gr is not None:
+                    known = {gi: whole[(keys[j], self.qps[gi])] for gi in range(g)
+                             if (keys[j], self.qps[gi]) in whole}
+                    rb = [len(self._pic(known[gi], ref_ps)) / max(gr.nbytes[gi], 1.0)
+                          for gi in known]
+                    rd = [known[gi][2] / max(gr.sse[gi], 1e-300) for gi in known]
+                    cb = float(np.exp(np.mean(np.log(rb)))) if rb else 1.0
+                    cd = float(np.exp(np.mean(np.log(np.maximum(rd, 1e-12))))) if rd else 1.0
+                    for gi in range(g):
+                        if gi in known:
+                            ln = len(self._pic(known[gi], ref_ps))
+                            err = known[gi][2]
+                        elif only_coded:
+                            continue
+                        else:
+                            ln = int(math.ceil(gr.nbytes[gi] * cb))
+                            err = float(gr.sse[gi] * cd)
+                        nb.append(9 + _uv_len(ln) + ln + map_cost)
+                        dd.append(err)
+                        tg.append(gi)
+                pts.append((np.array(nb), wts[j] * np.array(dd)))
+                tags.append(tg)
+                raws.append(np.array(dd))
+            return pts, tags, raws
+
+        def fixed() -> int:
+            return 1 + _uv_len(k) + (_uv_len(len(ref_ps)) + len(ref_ps) if ref_ps else 0)
+
+        ps_guess = next((gr.ps for gr in grids if gr is not None), b"")
+        guess_room = (budget - (1 + _uv_len(k) + _uv_len(len(ps_guess)) + len(ps_guess))
+                      + k * map_cost)
+        if reweigh is not None:  # the weights for the errors predicted: allocations only
+            for _ in range(REWEIGHTS):
+                pts, tags, raws = points(only_coded=False)
+                choice = allocate(pts, guess_room)
+                if choice is None:
+                    break
+                wts = np.asarray(reweigh(np.array([r[c] for r, c in zip(raws, choice)])),
+                                 np.float64)
+        choice = tags = raws = pts = None
+        for rnd in range(SAMPLED_ROUNDS + 1):
+            last = rnd == SAMPLED_ROUNDS
+            pts, tags, raws = points(only_coded=last)
+            room = budget - fixed() + k * map_cost if ref_ps else guess_room
+            choice = allocate(pts, room)
+            if choice is None:
+                break
+            need: dict[int, list[int]] = {}
+            for j, c in enumerate(choice):
+                if tags[j][c] >= 0:
+                    need.setdefault(self.qps[tags[j][c]], []).append(j)
+            need = {q: [j for j in js if (keys[j], q) not in whole] for q, js in need.items()}
+            need = {q: js for q, js in need.items() if js}
+            if not need:
+                break
+            self._code_whole(need, ms, keys, scaling, stats)
+            if not ref_ps:
+                ref_ps = next(v[0] for v in whole.values())
+        if choice is None:  # the parameter sets do not fit: every map empty
+            choice = [0] * k
+            tags = [[-1] for _ in range(k)]
+            raws = [np.array([e]) for e in empty_sse]
+            pts = [(np.array([5.0]), wts[j] * raws[j]) for j in range(k)]
+        records, pictures = [], []
+        for j, c in enumerate(choice):
+            gi = tags[j][c]
+            if gi < 0:
+                records.append(MapRecord(EMPTY, float(means[j])))
+                continue
+            pic = self._pic(whole[(keys[j], self.qps[gi])], ref_ps)
+            o, s = scaling[j]
+            records.append(MapRecord(self.qps[gi], float(o), float(s), len(pic)))
+            pictures.append(pic)
+        stream = Codestream(records, ref_ps if pictures else b"", pictures)
+        data = stream.packed()
+        n_empty = sum(1 for r in records if r.empty)
+        if len(data) > budget + n_empty * map_cost:  # every point picked was coded: a bug
+            raise RuntimeError(f"{self.label} maps codestream of {len(data)} bytes exceeds the "
+                               f"budget of {budget}")
+        stats.modes = [r.mode for r in records]
+        stats.distortion = float(sum(p[1][c] for p, c in zip(pts, choice)))
+        stats.map_sse = [float(r[c]) for r, c in zip(raws, choice)]
+        stats.nbytes = len(data)
+        stats.finest = all(float(r[c]) <= float(r.min()) for r, c in zip(raws, choice))
+        stats.seconds = time.perf_counter() - t0
+        self.last = stats
+        return data
+
+    def _pic(self, got: tuple[bytes, bytes, float], ps: bytes) -> bytes:
+        """A whole map's picture for a stream whose shared header is ``ps``."""
+        return got[1] if not ps or got[0] == ps else self._carry(got[0], got[1])
+
+    def _code_whole(self, need: dict[int, list[int]], ms: list[np.ndarray], keys: list[bytes],
+                    scaling: list[tuple[np.float32, np.float32]], stats: EncodeStats) -> None:
+        """Code maps whole at the levels given (level -> maps), decode and measure them: into
+        :attr:`_whole` (key, level) -> (shared header, picture, squared error). The runs are
+        spread over :attr:`jobs` threads (each level's maps cut in about equal runs)."""
+        h, w = ms[0].shape
+        hp, wp = padded(h, w)
+        total = sum(len(js) for js in need.values())
+        per_run = max(1, -(-total // self.jobs))
+        runs = [(q, js[i:i + per_run]) for q, js in need.items()
+                for i in range(0, len(js), per_run)]
+
+        def one(run: tuple[int, list[int]]) -> list[tuple[tuple[bytes, int], tuple]]:
+            q, js = run
+            stack = np.stack([np.pad(_codes(ms[j], *scaling[j]), ((0, hp - h), (0, wp - w)),
+                                     mode="edge") for j in js])
+            ps, pics = self._encode_stack(stack, q)
+            dec = self._decode_stream(self._join(ps, pics), len(js), hp, wp)
+            out = []
+            for i, j in enumerate(js):
+                o, s = scaling[j]
+                rec = float(o) + float(s) * dec[i, :h, :w].astype(np.float64)
+                out.append(((keys[j], q), (ps, pics[i], float(((rec - ms[j]) ** 2).sum()))))
+            return out
+
+        with ThreadPoolExecutor(max_workers=min(self.jobs, len(runs))) as pool:
+            results = list(pool.map(one, runs))
+        for res in results:
+            for key, val in res:
+                self._whole[key] = val
+        stats.encodes += len(runs)
+        if self._tick is not None:
+            for _ in runs:
+                self._tick()
+
     def _add_refinement(self, items: list[tuple[np.ndarray, _MapGrid]],
                         stats: EncodeStats) -> None:
         """Give each map's grid a refinement grid: the residual after its finest picture."""
@@ -788,6 +1050,16 @@ class IntraMapCoder(MapCoder):
                 base.append(pic)
                 refine.append(rpic)
         return Codestream(records, ps, base + refine)
+
+    def without(self, data: bytes, k: int, drop: Sequence[int]) -> Optional[bytes]:
+        """The interface's ``without``: the records of empty maps taken out (their maps have
+        no picture, so the pictures stay as they are)."""
+        stream = self.parse(data, k)
+        gone = set(drop)
+        if any(not stream.records[j].empty for j in gone):
+            return None
+        records = [r for j, r in enumerate(stream.records) if j not in gone]
+        return Codestream(records, stream.ps, stream.pictures).packed()
 
     # ------------------------------------------------------------------ decode
     def decode(self, data: bytes, height: int, width: int, k: int) -> np.ndarray:
