@@ -10,8 +10,8 @@ the encoder measures exactly what the decoder will produce. Numpy only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Any, Optional
 
 import numpy as np
 
@@ -26,16 +26,68 @@ _CHUNK_SAMPLES = 1 << 21
 
 @dataclass
 class PreparedCube:
+    """A cube as the codecs see it: the band table, and its coded bands normalised to [0, 1]
+    (:attr:`target`, built on first use; :meth:`pixels` reads pixels from the cube without it).
+    """
+
     table: BandTable
     param_bytes: int
-    target: np.ndarray  # N×H×W float32 in [0, 1], coded bands in band order
+    source: np.ndarray = field(repr=False)  # the cube's H×W×C samples
     valid: Optional[np.ndarray]  # N×H×W bool (True = real sample), None when all real
     nodata_mask: np.ndarray  # H×W×M bool over bands that are not no-data bands
     coords: np.ndarray  # spectral coordinate of the coded bands
+    _target: Optional[np.ndarray] = field(default=None, repr=False)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """N coded bands × H × W."""
+        return (int(self.table.coded.size),) + tuple(self.source.shape[:2])  # type: ignore
+
+    @property
+    def target(self) -> np.ndarray:
+        """N×H×W float32 in [0, 1], coded bands in band order, no-data samples 0 (built from
+        the cube by rows on first use, then kept)."""
+        if self._target is None:
+            n, h, w = self.shape
+            target = np.empty((n, h, w), np.float32)
+            if n:
+                rows = max(1, _CHUNK_SAMPLES // max(1, w * self.source.shape[2]))
+                for r0 in range(0, h, rows):
+                    part = self._normalised(self.source[r0:r0 + rows].reshape(
+                        -1, self.source.shape[2]))
+                    target[:, r0:r0 + rows, :] = part.reshape(n, -1, w)
+            if self.valid is not None:
+                target[~self.valid] = 0.0
+            self._target = target
+        return self._target
+
+    def pixels(self, sel: "slice | np.ndarray") -> np.ndarray:
+        """N × (selected pixels) float64: the coded bands of the pixels ``sel`` (of the H·W in
+        raster order) as :attr:`target` holds them, read from the cube (no-data samples as they
+        are: the caller knows them from :attr:`valid`)."""
+        if self._target is not None:
+            n = self._target.shape[0]
+            return self._target.reshape(n, -1)[:, sel].astype(np.float64)
+        flat = self.source.reshape(-1, self.source.shape[2])
+        return self._normalised(flat[sel])
+
+    def _normalised(self, px: np.ndarray) -> np.ndarray:
+        """pixels × C samples -> N × pixels float64 normalised to [0, 1] (a transposed view)."""
+        coded = self.table.coded
+        if coded.size < px.shape[1]:
+            px = px[:, coded]
+        t = px.astype(np.float64)
+        t -= self.table.offsets[coded]
+        t *= 1.0 / self.table.scales[coded]
+        np.clip(t, 0.0, 1.0, out=t)
+        return t.T
 
 
 def nodata_mask(cube: Cube) -> np.ndarray:
-    """H×W×C boolean, True where a sample equals the no-data value."""
+    """H×W×C boolean, True where a sample equals the no-data value (a read-only view of one
+    False when the cube has no no-data value: no memory)."""
+    if cube.nodata is None:
+        return np.broadcast_to(np.zeros((), bool), cube.data.shape)
     return samples_nodata(cube.data, cube.nodata)
 
 
@@ -48,30 +100,10 @@ def samples_nodata(data: np.ndarray, nodata: Optional[float]) -> np.ndarray:
     return data == np.asarray(nodata).astype(data.dtype)
 
 
-def _constants_fit_float32(data: np.ndarray, nd: np.ndarray) -> bool:
-    """Whether every constant band's value survives float32: then a 32/64-bit cube's band table
-    can be float32 too (half the bytes; a coded band's min and range need no more precision
-    than the lossy code itself, but a constant band is restored exactly)."""
-    for b in range(data.shape[2]):
-        real = data[:, :, b][~nd[:, :, b]]
-        if real.size and real.min() == real.max():
-            v = real.flat[0]
-            if np.float64(np.float32(v)) != np.float64(v):
-                return False
-    return True
-
-
 def prepare(cube: Cube) -> PreparedCube:
     data = cube.data
     nd = nodata_mask(cube)
-    if data.dtype.kind == "f":
-        bad = ~np.isfinite(data) & ~nd
-        if bad.any():
-            raise InputError(f"the cube holds {int(bad.sum())} NaN or infinite samples "
-                             "(declare them as no-data: --nodata nan)")
     c = cube.bands
-    width = 8 if data.dtype.name in WIDE_TYPES and not _constants_fit_float32(data, nd) else 4
-    fdt = np.float64 if width == 8 else np.float32
     kinds = np.zeros(c, np.uint8)
     offsets = np.zeros(c, np.float64)
     scales = np.zeros(c, np.float64)
@@ -80,8 +112,11 @@ def prepare(cube: Cube) -> PreparedCube:
     lo_all: Optional[np.ndarray] = None
     hi_all: Optional[np.ndarray] = None
     real = np.zeros(c, np.int64)
+    not_finite = 0
     for r0 in range(0, h, rows):
         part, bad_part = data[r0:r0 + rows], nd[r0:r0 + rows]
+        if data.dtype.kind == "f":
+            not_finite += int((~np.isfinite(part) & ~bad_part).sum())
         if data.dtype.kind == "f":
             top, bottom = np.array(np.inf, data.dtype), np.array(-np.inf, data.dtype)
         else:
@@ -92,6 +127,17 @@ def prepare(cube: Cube) -> PreparedCube:
         lo_all = lo if lo_all is None else np.minimum(lo_all, lo)
         hi_all = hi if hi_all is None else np.maximum(hi_all, hi)
         real += (~bad_part).sum(axis=(0, 1))
+    if not_finite:
+        raise InputError(f"the cube holds {not_finite} NaN or infinite samples "
+                         "(declare them as no-data: --nodata nan)")
+    # a 32/64-bit cube's table is float32 (half the bytes; a coded band's min and range need no
+    # more precision than the lossy code itself) unless a constant band's value, restored
+    # exactly, does not survive float32
+    const = [lo_all[b] for b in range(c)  # type: ignore[index]
+             if real[b] and lo_all[b] == hi_all[b]]  # type: ignore[index]
+    width = 8 if data.dtype.name in WIDE_TYPES and any(
+        np.float64(np.float32(v)) != np.float64(v) for v in const) else 4
+    fdt = np.float64 if width == 8 else np.float32
     for b in range(c):
         if real[b] == 0:
             kinds[b] = BAND_NODATA
@@ -105,29 +151,53 @@ def prepare(cube: Cube) -> PreparedCube:
             scales[b] = fdt(fdt(hi) - fdt(lo))
     table = BandTable(kinds, offsets, scales)
     coded = table.coded
-    target = np.empty((coded.size,) + data.shape[:2], np.float32)
-    if coded.size:
-        for r0 in range(0, h, rows):
-            t = (data[r0:r0 + rows][:, :, coded].astype(np.float64) - offsets[coded]) \
-                / scales[coded]
-            np.clip(t, 0.0, 1.0, out=t)
-            target[:, r0:r0 + rows, :] = np.moveaxis(t, 2, 0)
     valid = None
-    if nd[:, :, coded].any():
+    if cube.nodata is not None and nd[:, :, coded].any():
         valid = np.moveaxis(~nd[:, :, coded], 2, 0).copy()
-        target[~valid] = 0.0
     coords = cube.spectral_coordinate()[coded]
-    return PreparedCube(table, width, target, valid, nd[:, :, kinds != BAND_NODATA], coords)
+    kept = kinds != BAND_NODATA
+    mask = (nd[:, :, kept] if cube.nodata is not None
+            else np.broadcast_to(np.zeros((), bool), (h, w, int(kept.sum()))))
+    return PreparedCube(table, width, data, valid, mask, coords)
 
 
-def restore(table: BandTable, decoded: np.ndarray, mask: np.ndarray, dtype: str,
+def restore(table: BandTable, decoded: Any, mask: np.ndarray, dtype: str,
             nodata: Optional[float], height: int, width: int,
-            bands: Optional[np.ndarray] = None) -> np.ndarray:
-    """Build the H×W×C cube in ``dtype`` from decoded coded bands (N×H×W in [0, 1]); with
-    ``bands`` (indices into the C bands) only those, in that order."""
+            bands: Optional[np.ndarray] = None,
+            window: Optional[tuple[int, int, int, int]] = None) -> np.ndarray:
+    """Build the H×W×C cube in ``dtype`` from decoded coded bands, a few rows at a time;
+    with ``bands`` (indices into the C bands) only those, in that order; with ``window``
+    (top, left, rows, columns) only that part of the image.
+
+    ``decoded``: the coded bands in [0, 1], indexable by their position among the coded bands:
+    an N×H×W array, a dict of H×W arrays by position, or an object whose ``block(r0, r1, c0,
+    c1)`` gives one of those for a window (a codec that decodes lazily)."""
     c = table.kinds.size
     sel = np.arange(c) if bands is None else np.asarray(bands, dtype=np.int64)
+    top, left, rows, cols = window if window is not None else (0, 0, height, width)
     dt = np.dtype(dtype)
+    out = np.empty((rows, cols, sel.size), dtype=dt)
+    step = max(1, _CHUNK_SAMPLES // max(1, cols * max(1, sel.size)))
+    for r in range(0, rows, step):
+        r0, r1 = top + r, top + min(rows, r + step)
+        out[r:r + r1 - r0] = _restore_block(table, _block(decoded, r0, r1, left, left + cols),
+                                            mask[r0:r1, left:left + cols], dt, nodata, sel)
+    return out
+
+
+def _block(decoded: Any, r0: int, r1: int, c0: int, c1: int) -> Any:
+    """Rows r0:r1 and columns c0:c1 of ``decoded`` (see :func:`restore`)."""
+    if hasattr(decoded, "block"):
+        return decoded.block(r0, r1, c0, c1)
+    if isinstance(decoded, dict):
+        return {p: a[r0:r1, c0:c1] for p, a in decoded.items()}
+    return decoded[:, r0:r1, c0:c1]
+
+
+def _restore_block(table: BandTable, decoded: Any, mask: np.ndarray, dt: np.dtype,
+                   nodata: Optional[float], sel: np.ndarray) -> np.ndarray:
+    """:func:`restore` of one block: decoded bands (by coded position) of rows × columns."""
+    height, width = mask.shape[:2]
     out = np.empty((height, width, sel.size), dtype=dt)
     coded_pos = {int(b): i for i, b in enumerate(table.coded)}
     if dt.kind in "iu":

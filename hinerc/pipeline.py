@@ -110,7 +110,7 @@ def encode(cube: Cube, settings: EncodeSettings,
     if h <= tile and w <= tile:
         part = _encode_plain(cube, codec, budget, meta, report, flags, preset, settings, device,
                              settings.time_limit, progress, stage)
-        acc.add(cube.data, part.restored, nodata_mask(cube))
+        acc.add(cube.data, part.restored, nodata_mask(cube) if cube.nodata is not None else None)
         parts = [part]
 
         def assemble() -> bytes:
@@ -126,7 +126,8 @@ def encode(cube: Cube, settings: EncodeSettings,
         for rect, part in _encode_tiles(cube, rects, codec, budget - outer, preset, settings,
                                         device, progress, stage):
             window = cube.data[rect.window()]
-            acc.add(window, part.restored, samples_nodata(window, cube.nodata))
+            acc.add(window, part.restored, samples_nodata(window, cube.nodata)
+                    if cube.nodata is not None else None)
             blobs.append((rect, part.data))
             part.restored = None  # the window is measured: no need to keep it
             parts.append(part)
@@ -332,9 +333,11 @@ def read(path: Any) -> Loaded:
 
 # ----------------------------------------------------------------------------- decoding
 def decode_part(ld: Loaded, index: int, device: str = "cpu",
-                bands: Optional[np.ndarray] = None) -> np.ndarray:
+                bands: Optional[np.ndarray] = None,
+                window: Optional[tuple[int, int, int, int]] = None) -> np.ndarray:
     """The H×W×C samples of plain file ``index`` (the whole cube, or tile ``index``); with
-    ``bands``, only those bands (indices, in that order)."""
+    ``bands``, only those bands (indices, in that order); with ``window`` (top, left, rows,
+    columns, in the plain file), only that part."""
     sub = ld.file.plain()[index]
     part = ld.parts[index]
     hd = sub.header
@@ -346,11 +349,22 @@ def decode_part(ld: Loaded, index: int, device: str = "cpu",
         need = sorted({position[int(b)] for b in bands if int(b) in position})
         some = (ld.codec.decode_some(part.content, hd, dev, np.asarray(need, np.int64))
                 if need else [])
-        decoded = dict(zip(need, some))  # what restore() indexes by position
+        # what restore() indexes by position
+        decoded = _ByPosition(need, some) if hasattr(some, "block") else dict(zip(need, some))
     n_mask = int((sub.bands.kinds != 2).sum())
     mask = decode_mask(sub.mask, (hd.height, hd.width, n_mask))
     return restore(sub.bands, decoded, mask, hd.dtype, ld.file.meta.get("nodata"), hd.height,
-                   hd.width, bands)
+                   hd.width, bands, window)
+
+
+class _ByPosition:
+    """Some coded bands decoded where asked (``block``), indexed by their coded positions."""
+
+    def __init__(self, positions: list[int], some: Any):
+        self.positions, self.some = positions, some
+
+    def block(self, r0: int, r1: int, c0: int, c1: int) -> dict[int, np.ndarray]:
+        return dict(zip(self.positions, self.some.block(r0, r1, c0, c1)))
 
 
 def decode(ld: Loaded, device: str = "cpu", region: Optional[Region] = None) -> Cube:
@@ -370,7 +384,9 @@ def decode(ld: Loaded, device: str = "cpu", region: Optional[Region] = None) -> 
             where = region.overlap(rect.top, rect.left, rect.height, rect.width)
             if where is not None:
                 rows, cols, t_rows, t_cols = where
-                data[rows, cols] = decode_part(ld, i, device, bands)[t_rows, t_cols]
+                data[rows, cols] = decode_part(ld, i, device, bands, (
+                    t_rows.start, t_cols.start, t_rows.stop - t_rows.start,
+                    t_cols.stop - t_cols.start))
     try:
         whole = Cube.from_metadata(np.zeros((1, 1, hd.bands), hd.dtype), ld.file.meta)
         return whole.part(data, region.top, region.left, bands)

@@ -186,14 +186,16 @@ class Codec(ABC):
 
     @abstractmethod
     def decode(self, content: Any, header: HnrHeader, device: str) -> np.ndarray:
-        """The N×H×W float32 coded bands in [0, 1] of a parsed plain file."""
+        """The N×H×W float32 coded bands in [0, 1] of a parsed plain file: an array, or an
+        object with ``shape`` whose ``block(r0, r1, c0, c1)`` gives the N×rows×columns of a
+        window (a codec that decodes where asked; :func:`hinerc.bands.restore` takes both)."""
 
     def decode_some(self, content: Any, header: HnrHeader, device: str,
                     coded: np.ndarray) -> np.ndarray:
         """Only the coded bands ``coded`` (positions among the N coded bands, increasing):
         len(coded)×H×W. By default the whole :meth:`decode`, then those rows; a codec that
         can produce a band without the others overrides it (``decompress --bands``)."""
-        return self.decode(content, header, device)[coded]
+        return np.asarray(self.decode(content, header, device))[coded]
 
     def stored_values(self, content: Any, header: HnrHeader) -> int:
         """Numbers the model stores (``info``'s model values)."""

@@ -40,7 +40,8 @@ def check_mask(buf: bytes) -> None:
 
 
 def decode_mask(buf: bytes, shape: tuple[int, int, int]) -> np.ndarray:
-    """Inverse of :func:`encode_mask` for a mask of ``shape`` (H, W, N)."""
+    """Inverse of :func:`encode_mask` for a mask of ``shape`` (H, W, N) (read-only: a mask of
+    one plane, or of none, is a view of that plane)."""
     if not buf:
         raise CorruptFileError("empty mask section")
     h, w, n = shape
@@ -48,7 +49,7 @@ def decode_mask(buf: bytes, shape: tuple[int, int, int]) -> np.ndarray:
     if mode == NONE:
         if len(buf) != 1:
             raise CorruptFileError("corrupt mask section")
-        return np.zeros(shape, dtype=bool)
+        return np.broadcast_to(np.zeros((), bool), shape)  # read-only, no memory
     if mode not in (PIXEL, FULL):
         raise CorruptFileError(f"unknown mask mode {mode}")
     count = h * w if mode == PIXEL else h * w * n
@@ -56,7 +57,7 @@ def decode_mask(buf: bytes, shape: tuple[int, int, int]) -> np.ndarray:
     raw = inflate(buf[1:], "MASK section", size=nbytes)
     bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=count).astype(bool)
     if mode == PIXEL:
-        return np.broadcast_to(bits.reshape(h, w, 1), shape).copy()
+        return np.broadcast_to(bits.reshape(h, w, 1), shape)  # read-only: one plane held
     return bits.reshape(shape)
 
 

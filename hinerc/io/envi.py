@@ -34,6 +34,9 @@ from hinerc.io.spectral_meta import (
 )
 from hinerc.outputs import atomic_outputs
 
+#: Bytes read at once from an ENVI data file.
+_READ_BYTES = 1 << 24
+
 #: ENVI data type code -> numpy dtype
 ENVI_DTYPES = {
     1: np.dtype("uint8"), 2: np.dtype("int16"), 3: np.dtype("int32"), 4: np.dtype("float32"),
@@ -324,21 +327,42 @@ def read_envi(path: Path | str) -> Cube:
 
 def _read_samples(hdr: Path, binary: Path, dtype: np.dtype, lines: int, samples: int,
                   bands: int, byte_order: int, offset: int, interleave: str) -> np.ndarray:
-    import spectral.io.envi as senvi
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            img = senvi.open(str(hdr), image=str(binary))
-            mm = img.open_memmap(interleave="bip")
-    except Exception as exc:  # noqa: BLE001 - any library failure is an unreadable input
-        raise InputError(f"{hdr}: cannot read the ENVI data: {one_line(exc)}") from None
-    if tuple(mm.shape) != (lines, samples, bands):
-        raise InputError(f"{hdr}: read shape {tuple(mm.shape)} does not match the header")
+    """The samples as a lines × samples × bands array in native byte order, read from the file
+    a few lines at a time (no memory map: a mapped file's pages would count in the process's
+    memory beside the array, twice the cube at the peak)."""
+    stored = np.dtype(dtype).newbyteorder(">" if byte_order else "<")
     data = np.empty((lines, samples, bands), dtype=dtype)  # native byte order
-    data[...] = mm
-    del mm, img
+    item = stored.itemsize
+    try:
+        with open(binary, "rb") as f:
+            if interleave == "bsq":
+                per = max(1, _READ_BYTES // max(1, samples * item))
+                for b in range(bands):
+                    for l0 in range(0, lines, per):
+                        n = min(per, lines - l0)
+                        f.seek(offset + ((b * lines + l0) * samples) * item)
+                        chunk = _read_exact(f, stored, n * samples, hdr)
+                        data[l0:l0 + n, :, b] = chunk.reshape(n, samples)
+            else:
+                per = max(1, _READ_BYTES // max(1, samples * bands * item))
+                f.seek(offset)
+                for l0 in range(0, lines, per):
+                    n = min(per, lines - l0)
+                    chunk = _read_exact(f, stored, n * samples * bands, hdr)
+                    if interleave == "bil":
+                        data[l0:l0 + n] = chunk.reshape(n, bands, samples).transpose(0, 2, 1)
+                    else:
+                        data[l0:l0 + n] = chunk.reshape(n, samples, bands)
+    except OSError as exc:
+        raise InputError(f"{hdr}: cannot read the ENVI data: {exc.strerror or exc}") from None
     return data
+
+
+def _read_exact(f: Any, dtype: np.dtype, count: int, hdr: Path) -> np.ndarray:
+    chunk = np.fromfile(f, dtype=dtype, count=count)
+    if chunk.size != count:
+        raise InputError(f"{hdr}: the ENVI data file ends early")
+    return chunk
 
 
 # ------------------------------------------------------------------------------ writer

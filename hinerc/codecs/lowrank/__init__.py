@@ -115,7 +115,7 @@ map j (every row's quantization error then costs about the same in the cube).
                                       else "rank search", info))
 
             def search(coder: mapcoders.MapCoder, room: float) -> Any:
-                return model.encode(prep.target, prep.valid, prep.table.scales[prep.table.coded],
+                return model.encode(prep, prep.valid, prep.table.scales[prep.table.coded],
                                     int(room), preset.search, coder, job.time_limit, on_trial,
                                     on_progress)
 
@@ -182,18 +182,20 @@ map j (every row's quantization error then costs about the same in the cube).
             coder.check(maps, header.height, header.width, cfg.rank)
         return cfg, LowRankCode(cfg.rank, centres, steps, weights, maps), coder
 
-    def decode(self, content: Any, header: HnrHeader, device: str) -> np.ndarray:
-        from hinerc.codecs.lowrank.model import reconstruct
+    def decode(self, content: Any, header: HnrHeader, device: str) -> Any:
+        """The coded bands, mixed from the maps only where they are restored (a window of a
+        scene mixes only that window: :class:`~hinerc.codecs.lowrank.model.Mixed`)."""
+        from hinerc.codecs.lowrank.model import mixed
 
         _, code, coder = content
-        return reconstruct(code, coder, header.height, header.width, header.n_coded)
+        return mixed(code, coder, header.height, header.width)
 
     def decode_some(self, content: Any, header: HnrHeader, device: str,
-                    coded: np.ndarray) -> np.ndarray:
-        from hinerc.codecs.lowrank.model import reconstruct
+                    coded: np.ndarray) -> Any:
+        from hinerc.codecs.lowrank.model import mixed
 
         _, code, coder = content
-        return reconstruct(code, coder, header.height, header.width, header.n_coded, coded)
+        return mixed(code, coder, header.height, header.width, coded)
 
     def stored_values(self, content: Any, header: HnrHeader) -> int:
         return content[0].stored_values(header.n_coded)

@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -59,8 +59,8 @@ LARGE_PIXELS = 400 * 400
 #: Pixels in the KLT's covariance sample, and in one chunk of a pass over the cube.
 COV_SAMPLE = 1 << 18
 CHUNK = 1 << 15
-#: Samples mixed at once when decoding (float64: 128 MB).
-_MIX_SAMPLES = 1 << 24
+#: Samples mixed at once when decoding a whole (float64: 16 MB).
+_MIX_SAMPLES = 1 << 21
 
 
 # ----------------------------------------------------------------------------- decoding
@@ -74,28 +74,60 @@ def decode_maps(coder: MapCoder, blob: bytes, height: int, width: int, centres: 
     return (maps - centres.astype(np.float64)) / _CODE_MID
 
 
+class Mixed:
+    """The bands a low-rank code decodes to (N×H×W float32 in [0, 1]), mixed from the decoded
+    maps only where asked: :meth:`block` mixes a window of rows and columns (what decoding by
+    windows and restoring a few rows at a time need), :meth:`full` the whole."""
+
+    def __init__(self, maps: Optional[np.ndarray], emb: np.ndarray, height: int, width: int):
+        self.maps = maps  # H×W×k float64 (centred, code units / 32767.5), None for rank 0
+        self.emb = emb  # (k+1) × N
+        self.shape = (emb.shape[1], height, width)
+
+    def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
+        """N × (r1−r0) × (c1−c0) float32."""
+        n = self.shape[0]
+        rows, cols = r1 - r0, c1 - c0
+        if self.maps is None:
+            flat = np.broadcast_to(self.emb[-1], (rows * cols, n))
+        else:
+            px = self.maps[r0:r1, c0:c1].reshape(rows * cols, -1)
+            flat = px @ self.emb[:-1] + self.emb[-1]
+        out = np.clip(flat, 0.0, 1.0).astype(np.float32)
+        return np.ascontiguousarray(out.T).reshape(n, rows, cols)
+
+    def full(self) -> np.ndarray:
+        n, h, w = self.shape
+        out = np.empty((n, h, w), np.float32)
+        step = max(1, _MIX_SAMPLES // max(1, w * max(n, 1)))
+        for r0 in range(0, h, step):
+            out[:, r0:r0 + step] = self.block(r0, min(h, r0 + step), 0, w)
+        return out
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        out = self.full()
+        return out if dtype is None else out.astype(dtype)
+
+
+def mixed(code: LowRankCode, coder: MapCoder, height: int, width: int,
+          coded: Optional[np.ndarray] = None) -> Mixed:
+    """Decode the maps of ``code`` and return its bands, mixed on demand; with ``coded``
+    (positions among the N), only those bands."""
+    emb = code.embeddings()
+    if coded is not None:
+        emb = emb[:, coded]
+    maps = None
+    if code.rank:
+        maps = decode_maps(coder, code.maps, height, width, code.centres).reshape(
+            height, width, code.rank)
+    return Mixed(maps, emb, height, width)
+
+
 def reconstruct(code: LowRankCode, coder: MapCoder, height: int, width: int, n_coded: int,
                 coded: Optional[np.ndarray] = None) -> np.ndarray:
     """Decode: N×H×W float32 in [0, 1] (the coded bands, normalised); with ``coded`` (positions
     among the N), only those bands, mixing the maps for them alone."""
-    emb = code.embeddings()
-    if coded is not None:
-        emb = emb[:, coded]
-        n_coded = len(coded)
-    out = np.empty((n_coded, height * width), np.float32)
-    if code.rank:
-        maps_t = np.ascontiguousarray(decode_maps(coder, code.maps, height, width,
-                                                  code.centres).T)  # k × pixels
-        step = max(1, _MIX_SAMPLES // max(1, height * width))  # bands mixed at once
-        for b0 in range(0, n_coded, step):
-            b1 = min(n_coded, b0 + step)
-            flat = emb[:-1, b0:b1].T @ maps_t
-            flat += emb[-1, b0:b1, None]
-            np.clip(flat, 0.0, 1.0, out=flat)
-            out[b0:b1] = flat
-    else:
-        out[:] = np.clip(emb[-1], 0.0, 1.0)[:, None]
-    return out.reshape(n_coded, height, width)
+    return mixed(code, coder, height, width, coded).full()
 
 
 # ----------------------------------------------------------------------------- encoding
@@ -292,7 +324,7 @@ class _LargeProblem(_Problem):
         self.coder = coder
         self.target, self.valid = target, valid
         self.scales = np.maximum(scales, 1e-300)
-        self._flat = target.reshape(n, h * w)
+        self._src = target if hasattr(target, "pixels") else _ArrayPixels(target)
         self._keep: Optional[np.ndarray] = None  # pixels scored (None: all)
         self._vflat: Optional[np.ndarray] = None  # per-sample validity when it varies by band
         if valid is not None:
@@ -309,9 +341,12 @@ class _LargeProblem(_Problem):
         for t, v in self._chunks(fill=None):
             total += t.sum(1)
             real += v.sum(1) if v is not None else t.shape[1]
+            if self._vflat is None:  # no sample to fill: one pass
+                tt += np.einsum("ij,ij->i", t, t)
         self.fill = total / np.maximum(real, 1)
-        for t, _ in self._chunks():
-            tt += np.einsum("ij,ij->i", t, t)
+        if self._vflat is not None:
+            for t, _ in self._chunks():
+                tt += np.einsum("ij,ij->i", t, t)
         self.tt = tt
         self.count = count
         self.mean = self.fill.copy() if self._vflat is not None else total / max(count, 1)
@@ -347,7 +382,7 @@ class _LargeProblem(_Problem):
         for start in range(0, total, size):
             sel = slice(start, min(total, start + size), stride)
             cols = idx[sel] if idx is not None else sel
-            t = self._flat[:, cols].astype(np.float64)
+            t = self._src.pixels(cols)
             v = None
             if self._vflat is not None:
                 v = self._vflat[:, cols]
@@ -365,41 +400,44 @@ class _LargeProblem(_Problem):
     def maps_for(self, k: int) -> np.ndarray:
         n, h, w = self.shape
         proj = (self.basis[:, :k] * self.scales[:, None]).T  # k × N: components of t − mean
-        comps = np.empty((h * w, k), np.float32)
+        comps = np.empty((k, h * w), np.float32)  # map by map: each map contiguous
         for start in range(0, h * w, CHUNK):
             sl = slice(start, min(h * w, start + CHUNK))
-            t = self._flat[:, sl].astype(np.float64)
+            t = self._src.pixels(sl)
             if self._vflat is not None:
                 t = np.where(self._vflat[:, sl], t, self.fill[:, None])
-            comps[sl] = (proj @ (t - self.mean[:, None])).T
+            comps[:, sl] = proj @ (t - self.mean[:, None])
         if self._keep is not None and self._keep.size < h * w:  # no-data pixels: the mean
             out = np.zeros(h * w, bool)
             out[self._keep] = True
-            comps[~out] = 0.0
-        lo = comps.min(0).astype(np.float64)
-        span = float((comps.max(0) - lo).max())
+            comps[:, ~out] = 0.0
+        lo = comps.min(1)
+        span = float((comps.max(1).astype(np.float64) - lo).max())
         scale = span / 65535.0 if span > 0 else 1.0
         self._code_scale[k] = scale
-        out = (comps - lo.astype(np.float32)) / np.float32(scale)
-        return out.reshape(h, w, k)
+        comps -= lo[:, None]
+        comps /= np.float32(scale)
+        return np.moveaxis(comps.reshape(k, h, w), 0, 2)  # H×W×k, float32
 
     def fit(self, k: int, blob: bytes, finest: bool) -> "_Fit":
         n, h, w = self.shape
-        codes = decode_maps(self.coder, blob, h, w, np.zeros(k, np.uint16)) * _CODE_MID
+        codes = self.coder.decode(blob, h, w, k)  # pixels × k, code units
         idx = self._keep
-        if idx is not None:
-            codes = codes[idx]
-        centres = np.clip(np.rint(codes.mean(0)), 0, 65535).astype(np.uint16)
-        a = np.empty((codes.shape[0], k + 1))
-        a[:, :k] = (codes - centres) / _CODE_MID
-        a[:, k] = 1.0
-        del codes
-        g = a.T @ a
+        rows = idx if idx is not None else np.arange(h * w)
+        centres = np.clip(np.rint(codes[rows].mean(0) if idx is not None else codes.mean(0)),
+                          0, 65535).astype(np.uint16)
+        g = np.zeros((k + 1, k + 1))
         c = np.zeros((k + 1, n))
         pos = 0
-        for t, _ in self._chunks():
-            c += a[pos:pos + t.shape[1]].T @ t.T
-            pos += t.shape[1]
+        for t, _ in self._chunks():  # the pixels scored, in order, a chunk at a time
+            m = t.shape[1]
+            a = np.empty((m, k + 1))
+            a[:, :k] = (codes[rows[pos:pos + m]] - centres) / _CODE_MID
+            a[:, k] = 1.0
+            g += a.T @ a
+            c += a.T @ t.T
+            pos += m
+        del codes
         emb = _solve_normal(g, c)
         norms = np.sqrt(np.maximum(np.diag(g), 0.0))
         dist = float(np.maximum(self._sse(g, c, emb), 0.0).sum())
@@ -421,6 +459,18 @@ class _LargeProblem(_Problem):
         psnr = float(np.mean(-10 * np.log10(np.maximum(mse, 1e-20))))
         return Trial(f.k, rel, code, pack_embeddings(f.centres, steps, weights), psnr, None,
                      f.finest)
+
+
+class _ArrayPixels:
+    """``pixels(sel)`` of an N×H×W array (what :class:`~hinerc.bands.PreparedCube` gives
+    without holding the array)."""
+
+    def __init__(self, target: np.ndarray):
+        self.shape = target.shape
+        self._flat = target.reshape(target.shape[0], -1)
+
+    def pixels(self, sel: "slice | np.ndarray") -> np.ndarray:
+        return self._flat[:, sel].astype(np.float64)
 
 
 def _solve_normal(g: np.ndarray, c: np.ndarray) -> np.ndarray:
@@ -581,7 +631,7 @@ def _try_allocated(p: _Problem, top: int, search: Search, budget: int,
         room = budget - spec_len - margin
         if room < 64:
             return None
-        maps = np.ascontiguousarray(offered[:, :, cols])
+        maps = offered if cols == list(range(top)) else _maps_among(offered, cols)
         mc = p.coder.encode(maps, room, tick=tick, importance=p.importance(top, cols),
                             map_cost=search.row_cost * per_value * n)
         if not mc.data:
@@ -620,6 +670,12 @@ def _try_allocated(p: _Problem, top: int, search: Search, budget: int,
     return trial
 
 
+def _maps_among(maps: np.ndarray, cols: Sequence[int]) -> np.ndarray:
+    """The maps ``cols`` of H×W×k ``maps``, as an H×W×k' view of a map-by-map array (each
+    map contiguous: a map coder takes them one by one)."""
+    return np.moveaxis(np.moveaxis(maps, 2, 0)[list(cols)], 0, 2)
+
+
 def first_rank(bpppb: float) -> int:
     """Where the search starts: a little below the best ranks measured on real cubes
     (Jasper Ridge 8, 16, 28, 40, 64 and CAVE 6, 10, 16 at 0.05, 0.1, 0.25, 0.5, 1 bpppb)."""
@@ -648,8 +704,9 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
            search: Search, coder: MapCoder, time_limit: Optional[float] = None,
            on_trial: Optional[Callable[[Trial], None]] = None,
            on_progress: Optional[Callable[[SearchProgress], None]] = None) -> Trial:
-    """Search ranks (and steps) for the best code of ``target`` (N×H×W in [0, 1]) whose SPEC +
-    MAPS payloads fit ``budget`` bytes.
+    """Search ranks (and steps) for the best code of ``target`` (N×H×W in [0, 1], or a
+    :class:`~hinerc.bands.PreparedCube`, read by pixels on a large cube) whose SPEC + MAPS
+    payloads fit ``budget`` bytes.
 
     The search starts at the candidate rank nearest :func:`first_rank` of the rate, climbs
     while quality improves (going on ``patience`` ranks past the best), then, if the start was
@@ -669,8 +726,11 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
     if budget < 64:
         raise RateError("the rate is below what the smallest low-rank code needs "
                         f"(about {min_bytes(n)} bytes for the embeddings and maps)")
-    kind = _LargeProblem if h * w > LARGE_PIXELS else _Problem
-    p = kind(target, valid, np.asarray(scales, np.float64), coder)
+    if h * w > LARGE_PIXELS:
+        p: _Problem = _LargeProblem(target, valid, np.asarray(scales, np.float64), coder)
+    else:
+        arr = target.target if hasattr(target, "pixels") else target
+        p = _Problem(arr, valid, np.asarray(scales, np.float64), coder)
     top = min(n, h * w, MAX_RANK)
     cands = sorted({min(r, top) for r in search.ranks})
     bpppb = budget * 8 / (n * h * w)

@@ -720,7 +720,9 @@ class IntraMapCoder(MapCoder):
         if budget < floor:
             raise ValueError(f"a budget of {budget} bytes is below the {floor} bytes of the "
                              f"smallest {self.label} maps codestream ({k} empty maps)")
-        ms = [np.ascontiguousarray(maps[:, :, j], np.float64) for j in range(k)]
+        # float32 maps (a large cube's) stay float32: a map-by-map array is not copied
+        kind = np.float32 if maps.dtype == np.float32 else np.float64
+        ms = [np.ascontiguousarray(maps[:, :, j], kind) for j in range(k)]
         means = [np.float32(m.mean()) for m in ms]
         empty_sse = [float(((m - float(c)) ** 2).sum()) for m, c in zip(ms, means)]
         keys = [self._key(m) for m in ms]
