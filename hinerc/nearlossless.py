@@ -1,0 +1,98 @@
+"""Near-lossless and lossless encodes (``--max-error E``, ``--lossless``): the smallest file.
+
+Why: with an error bound the quality is fixed, and the rate of the lossy model (the predictor
+whose residual :mod:`hinerc.format.residual` codes) is a free parameter: a finer model costs
+more bytes and leaves a smaller residual. The total is flat near its minimum (Jasper Ridge,
+lossless: 5.94 bits per sample at 0.1 and 0.2 bpppb of model, 6.00 at 0.05; see
+``benchmarks/lossless_designs.py``), so a few encodes find it: the model at
+:data:`FIRST_RATE`, then doubled (or halved) while the whole file shrinks. ``--bpppb`` is a
+ceiling: a smallest file above it is an error naming the bound (exit 1).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import replace
+from typing import Callable, Optional
+
+from hinerc import pipeline
+from hinerc.errors import RateError
+from hinerc.io import Cube
+from hinerc.progress import Progress
+from hinerc.settings import EncodeSettings
+
+#: the model's first rate (bpppb of the lossy part)
+FIRST_RATE = 0.1
+#: the lowest model rate tried
+MIN_RATE = 0.025
+#: efforts below this code the model at FIRST_RATE only (each encode of Jasper Ridge takes
+#: 9-16 s at load 4; the search gains about 1%)
+SEARCH_EFFORT = 7
+
+
+def bound_words(max_error: float) -> str:
+    """The CLI's words for the bound: ``--lossless`` or ``--max-error E``."""
+    return "--lossless" if max_error == 0 else f"--max-error {max_error:g}"
+
+
+def encode(cube: Cube, settings: EncodeSettings,
+           progress: Optional[Callable[[Progress], None]] = None,
+           on_stage: Optional[Callable[[str], None]] = None) -> "pipeline.Encoded":
+    """The smallest file found that keeps ``settings.max_error`` on every sample.
+
+    Raises:
+        RateError: no model rate works for this cube, or the file exceeds ``--bpppb``;
+        BoundError: the bound could not be kept (nothing is written).
+    """
+    assert settings.max_error is not None
+    t0 = time.perf_counter()
+    words = bound_words(settings.max_error)
+    ceiling_bits = cube.dtype.itemsize * 8
+    tried: dict[float, Optional[pipeline.Encoded]] = {}
+    said: dict[float, list] = {}
+
+    def at(rate: float) -> Optional[pipeline.Encoded]:
+        if rate not in tried:
+            if on_stage is not None:
+                on_stage(f"{words}: the model at {rate:.4g} bpppb")
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    tried[rate] = pipeline.encode(cube, settings, progress, None,
+                                                  model_bpppb=rate)
+                except RateError:
+                    tried[rate] = None
+            said[rate] = caught
+        return tried[rate]
+
+    def size(rate: float) -> float:
+        enc = tried.get(rate)
+        return len(enc.data) if enc is not None else float("inf")
+
+    rate = FIRST_RATE
+    while at(rate) is None:  # a small cube: its side information alone exceeds the rate
+        rate *= 2
+        if rate > 4 * ceiling_bits:
+            raise RateError(f"{words}: the model cannot be coded at any rate for this cube")
+    best = rate
+    if settings.effort >= SEARCH_EFFORT:
+        for factor in (2.0, 0.5):
+            r = best * factor
+            while MIN_RATE <= r <= ceiling_bits and at(r) is not None and size(r) < size(best):
+                best, r = r, r * factor
+            if best != rate:
+                break
+    enc = tried[best]
+    assert enc is not None
+    for w in said.get(best, []):
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    h, w_, c = cube.shape
+    got = len(enc.data) * 8 / (h * w_ * c)
+    if settings.bpppb is not None and got > settings.bpppb:
+        raise RateError(f"{words} cannot be met within --bpppb {settings.bpppb:g}: the smallest "
+                        f"file found is {got:.4f} bpppb; allow a higher --bpppb")
+    return replace(enc, seconds=time.perf_counter() - t0)
+
+
+__all__ = ["encode", "bound_words", "FIRST_RATE"]
