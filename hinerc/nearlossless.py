@@ -5,7 +5,8 @@ whose residual :mod:`hinerc.format.residual` codes) is a free parameter: a finer
 more bytes and leaves a smaller residual. The total is flat near its minimum (Jasper Ridge,
 lossless: 5.94 bits per sample at 0.1 and 0.2 bpppb of model, 6.00 at 0.05; see
 ``benchmarks/lossless_designs.py``), so a few encodes find it: the model at
-:data:`FIRST_RATE`, then doubled (or halved) while the whole file shrinks. ``--bpppb`` is a
+:data:`FIRST_RATE`, then doubled (or halved) while the whole file shrinks (at
+``--effort`` 7 and above, and on small cubes; else the first rate only). ``--bpppb`` is a
 ceiling: a smallest file above it is an error naming the bound (exit 1).
 """
 
@@ -26,9 +27,11 @@ from hinerc.settings import EncodeSettings
 FIRST_RATE = 0.1
 #: the lowest model rate tried
 MIN_RATE = 0.025
-#: efforts below this code the model at FIRST_RATE only (each encode of Jasper Ridge takes
-#: 9-16 s at load 4; the search gains about 1%)
+#: the model's rate is searched at this effort and above, or on cubes of at most
+#: SEARCH_SAMPLES samples; otherwise it is coded at FIRST_RATE (or the first rate that works)
+#: only: an encode of Jasper Ridge takes 5-16 s (2 cores, load 1-4), the search gains about 1%
 SEARCH_EFFORT = 7
+SEARCH_SAMPLES = 1 << 19
 
 
 def bound_words(max_error: float) -> str:
@@ -76,7 +79,7 @@ def encode(cube: Cube, settings: EncodeSettings,
         if rate > 4 * ceiling_bits:
             raise RateError(f"{words}: the model cannot be coded at any rate for this cube")
     best = rate
-    if settings.effort >= SEARCH_EFFORT:
+    if settings.effort >= SEARCH_EFFORT or cube.data.size <= SEARCH_SAMPLES:
         for factor in (2.0, 0.5):
             r = best * factor
             while MIN_RATE <= r <= ceiling_bits and at(r) is not None and size(r) < size(best):

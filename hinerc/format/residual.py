@@ -49,7 +49,7 @@ LIMIT = 1 << 14
 #: scale of code c: 2 ** ((c - 32) / 8)
 _SCALE_CODES = 2.0 ** ((np.arange(256) - 32) / 8)
 _FIT_SAMPLES = 1 << 16
-_HEAD = struct.Struct("<BBdI")
+_HEAD = struct.Struct("<BBdII")
 _BAND = struct.Struct("<" + "h" * N_WEIGHTS + "iBBB")
 
 
@@ -65,6 +65,7 @@ class Residual:
     shifts: np.ndarray  # n int
     scales: list[np.ndarray]  # per band, N_BINS scale codes (0 where unused)
     escapes: np.ndarray  # uint64
+    crc: int  # CRC-32 of the decoded k field (int64 little-endian, band, row, column order)
     lows: bytes
     words: np.ndarray  # uint32 range coder words
 
@@ -281,15 +282,19 @@ def encode_field(k: np.ndarray, valid: Optional[np.ndarray]) -> tuple[list, np.n
     return records, esc, lows, words
 
 
+def field_crc(k: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(k, "<i8").tobytes())
+
+
 def pack(mode: int, max_error: float, records: list, escapes: np.ndarray, lows: bytes,
-         words: np.ndarray) -> bytes:
+         words: np.ndarray, crc: int) -> bytes:
     side = bytearray()
     for wq, bias, s, lo_bin, codes in records:
         side += _BAND.pack(*(int(v) for v in wq), int(bias), s, lo_bin, len(codes))
         side += bytes(codes)
     side += struct.pack("<I", escapes.size) + escapes.astype("<u8").tobytes()
     side_z = zlib.compress(bytes(side), 9)
-    return (_HEAD.pack(VERSION, mode, float(max_error), len(records))
+    return (_HEAD.pack(VERSION, mode, float(max_error), len(records), crc)
             + struct.pack("<I", len(side_z)) + side_z
             + struct.pack("<I", len(lows)) + lows + words.astype("<u4").tobytes())
 
@@ -300,7 +305,7 @@ def parse(buf: bytes, n_coded: int, dtype: str) -> Residual:
     from hinerc.format.deflate import inflate
 
     try:
-        version, mode, max_error, n = _HEAD.unpack_from(buf, 0)
+        version, mode, max_error, n, crc = _HEAD.unpack_from(buf, 0)
         pos = _HEAD.size
         (side_len,) = struct.unpack_from("<I", buf, pos)
         pos += 4
@@ -354,7 +359,7 @@ def parse(buf: bytes, n_coded: int, dtype: str) -> Residual:
         escapes = np.frombuffer(side, "<u8", n_esc, p).astype(np.uint64)
     except (struct.error, ValueError):
         raise CorruptFileError("RESD section: band records are truncated") from None
-    return Residual(mode, float(max_error), n, weights, bias, shifts, scales, escapes, lows,
+    return Residual(mode, float(max_error), n, weights, bias, shifts, scales, escapes, crc, lows,
                     np.frombuffer(rest, "<u4").astype(np.uint32))
 
 
@@ -441,6 +446,8 @@ def decode_field(res: Residual, h: int, w: int, valid: Optional[np.ndarray]) -> 
         a_prev = a
     if esc_pos != res.escapes.size or (bits.size - bit_pos) >= 8:
         raise CorruptFileError("RESD section: data left over")
+    if field_crc(k) != res.crc:
+        raise CorruptFileError("RESD section: the decoded residual fails its check")
     return k
 
 
@@ -481,7 +488,7 @@ def encode_cube(x: np.ndarray, pred: np.ndarray, table, mask: np.ndarray, nodata
         if valid is not None:
             k[i][~valid[i]] = 0
     records, esc, lows, words = encode_field(k, valid)
-    buf = pack(mode, max_error, records, esc, lows, words)
+    buf = pack(mode, max_error, records, esc, lows, words, field_crc(k))
     out = decode_cube(pred, table, mask, nodata, parse(buf, coded.size, x.dtype.name))
     check_bound(x, out, table, mask, nodata, max_error)
     return buf, out
