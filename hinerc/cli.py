@@ -300,7 +300,8 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: Optional[f
     """Compress cubes into .hnr files of a given size.
 
     Fits a model to each INPUT and writes one self-contained .hnr whose size is --bpppb bits
-    per sample (±3%), or the smallest whose PSNR reaches --psnr / --min-band-psnr. The default
+    per sample (±3%), or the smallest whose PSNR reaches --psnr / --min-band-psnr, or the
+    smallest that keeps every sample within --max-error E (--lossless: bit-identical). The default
     model (--arch lowrank) mixes a few feature maps by a small per-band embedding; the maps
     are coded as 12-bit HEVC intra pictures (also AV1 on few-band cubes at low rates, keeping
     the better file; JPEG 2000 at efforts 1-4 or with --map-coder jpeg2000), the bytes
