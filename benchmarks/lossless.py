@@ -182,7 +182,8 @@ def report(cache: dict, command: str, loads: list) -> str:
             anchors = [row[a] for a in ANCHORS if a in row and row[a]["ok"]]
             best = min(anchors, key=lambda p: p["bps"]) if anchors else None
             ratio = row["hinerc"]["bps"] / best["bps"] if best else float("nan")
-            met = "" if e > 8 else ("met" if ratio <= BAR and row["hinerc"]["ok"] else "**not met**")
+            met = "" if e > 8 else (
+                "met" if ratio <= BAR and row["hinerc"]["ok"] else "**not met**")
             lines.append(f"| {cube} | {e} | " + " | ".join(cells) + " | "
                          + (f"{best['codec']} {best['bps']:.3f}" if best else "-")
                          + f" | {ratio:.3f} | {met} |")

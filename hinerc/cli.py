@@ -291,7 +291,8 @@ def cli() -> None:
 @common_options
 def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: Optional[float],
              psnr: Optional[float], min_band_psnr: Optional[float],
-             max_error: Optional[float], lossless: bool, effort: int, arch: str, time_limit: Optional[float], tile: int, no_resample: bool, seed: int,
+             max_error: Optional[float], lossless: bool, effort: int, arch: str,
+             time_limit: Optional[float], tile: int, no_resample: bool, seed: int,
              nodata: Optional[float], wavelengths: Optional[tuple], fwhm: Optional[tuple],
              shape: Optional[tuple], device: str,
              fmt: Optional[str], var: Optional[str], force: bool, out_dir: Optional[Path],
