@@ -159,9 +159,11 @@ def point(name: str, cube_name: str, cube: np.ndarray, wl, e: int):
 
 def report(cache: dict, command: str, loads: list) -> str:
     lines = ["# Lossless and near-lossless: hinerc beside the anchors", "",
-             f"Written by `{command}` on {platform.node() or 'this machine'} "
-             f"({os.cpu_count()} CPUs), load average {loads[0]:.2f} at the start, "
-             f"{loads[-1]:.2f} at the end; {date.today().isoformat()}.", "",
+             "Every point is cached in `lossless.json` (with its date and the load when it was "
+             "measured) by runs of `python benchmarks/lossless.py`; the last run: "
+             f"`{command}` on {platform.node() or 'this machine'} ({os.cpu_count()} CPUs), load "
+             f"average {loads[0]:.2f} at its start, {loads[-1]:.2f} at its end; "
+             f"{date.today().isoformat()}.", "",
              "Bits per sample (every byte of the file × 8 / (H·W·C)); `✗` marks a point whose "
              "decoded cube misses the bound; `-` an anchor without that point (JPEG 2000, JPEG "
              "XL and LZMA are lossless only, SPERR and SZ3 have no lossless mode). "
@@ -188,14 +190,16 @@ def report(cache: dict, command: str, loads: list) -> str:
                          + (f"{best['codec']} {best['bps']:.3f}" if best else "-")
                          + f" | {ratio:.3f} | {met} |")
             timing.append((cube, e, row))
-    lines += ["", "Encode / decode seconds (wall, this shared machine):", "",
-              "| cube | E | " + " | ".join(("hinerc",) + ANCHORS) + " |",
-              "|" + "---|" * (2 + 1 + len(ANCHORS))]
+    lines += ["", "Encode / decode seconds (wall, this shared machine; load: its 1-minute load "
+              "average when hinerc's point was measured):", "",
+              "| cube | E | load | " + " | ".join(("hinerc",) + ANCHORS) + " |",
+              "|" + "---|" * (3 + 1 + len(ANCHORS))]
     for cube, e, row in timing:
         cells = [("-" if row.get(n) is None else
                   f"{row[n]['encode_s']:.2f} / {row[n]['decode_s']:.2f}")
                  for n in ("hinerc",) + ANCHORS]
-        lines.append(f"| {cube} | {e} | " + " | ".join(cells) + " |")
+        lines.append(f"| {cube} | {e} | {row['hinerc']['load']:.1f} | " + " | ".join(cells)
+                     + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -211,6 +215,7 @@ def main() -> None:
     cache_path = RESULTS / "lossless.json"
     cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
     loads = [os.getloadavg()[0]]
+    print(f"load average {loads[0]:.2f}", flush=True)
     command = "python benchmarks/lossless.py " + " ".join(sys.argv[1:])
     notes = cache.setdefault("_notes", {})
     if not args.report:
