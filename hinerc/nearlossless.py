@@ -50,7 +50,8 @@ def encode(cube: Cube, settings: EncodeSettings,
     """
     assert settings.max_error is not None
     t0 = time.perf_counter()
-    if settings.arch == "lowrank" and "map_coder" not in settings.codec_options:
+    if "map_coder" in {o.name for o in settings.codec.options} \
+            and "map_coder" not in settings.codec_options:
         # the predictor keeps the effort's own map coder alone: a second coder (AV1 beside
         # HEVC on few-band cubes) costs more time than it saves bytes (CAVE 256², lossless:
         # 9.285 bits per sample with HEVC alone in 64 s, 9.288 with both in 88 s)
