@@ -37,7 +37,6 @@ import json
 import lzma
 import os
 import platform
-import struct
 import sys
 import tempfile
 import time

@@ -31,7 +31,6 @@ so hinerc codes the lowrank residual with a spectral-spatial least-squares predi
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
