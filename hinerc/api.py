@@ -64,6 +64,7 @@ class CompressResult:
     max_abs_error: Optional[float] = None
     target_psnr_db: Optional[float] = None
     target_min_band_psnr_db: Optional[float] = None
+    max_error_bound: Optional[float] = None  # --max-error (0: --lossless): every sample within
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: measured values unrounded, ``seconds`` to 2 decimals as in the file's
@@ -102,7 +103,8 @@ def _read(source: Union[Cube, PathLike], format: Optional[str], var: Optional[st
 # ----------------------------------------------------------------------------- compress
 def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *,
              settings: Optional[EncodeSettings] = None, bpppb: Optional[float] = None,
-             psnr: Optional[float] = None, min_band_psnr: Optional[float] = None, effort: int = 5,
+             psnr: Optional[float] = None, min_band_psnr: Optional[float] = None,
+             max_error: Optional[float] = None, lossless: bool = False, effort: int = 5,
              arch: str = codecs.DEFAULT, seed: int = 0,
              device: str = "auto", time_limit: Optional[float] = None,
              tile: Optional[int] = None, jobs: int = 1, format: Optional[str] = None,
@@ -120,11 +122,16 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
             replaces the keywords from ``bpppb`` to ``resample`` and the codec options, but
             ``device`` and ``jobs`` still apply.
         bpppb: target rate: file bytes × 8 / (H·W·C) (0.2 when nothing else is asked); with
-            ``psnr`` or ``min_band_psnr``, the highest rate allowed.
+            ``psnr``, ``min_band_psnr`` or ``max_error``, the highest rate allowed.
         psnr, min_band_psnr: instead of a rate, the smallest file whose band-mean PSNR (or
             every band's PSNR) is at least this many dB, found by searching the rate
             (:mod:`hinerc.targets`; several encodes). Raises
             :class:`~hinerc.targets.QualityTargetError` (a RateError) when ``bpppb`` is too low.
+        max_error, lossless: near-lossless: every decoded sample within ``max_error`` of the
+            original in stored units (integer cubes: the integer part of it; floats: up to the
+            float's own rounding); ``lossless`` (``max_error=0``): bit-identical. The lossy
+            model predicts, a residual section keeps the bound (:mod:`hinerc.nearlossless`);
+            the smallest file found, no rate target. Raises RateError when ``bpppb`` is too low.
         effort: 1..9, the codec's preset (``lowrank``: how many ranks and embedding steps are
             tried; ``hiner``: epochs, bands per step, learning rate).
         arch: the codec (:func:`hinerc.codecs.names`): ``lowrank`` (default) or ``hiner``.
@@ -159,7 +166,8 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         settings = EncodeSettings(bpppb=bpppb, effort=effort, arch=arch, seed=seed,
                                   device=device, time_limit=time_limit, tile=tile, jobs=jobs,
                                   resample=resample, codec_options=codec_options, psnr=psnr,
-                                  min_band_psnr=min_band_psnr)
+                                  min_band_psnr=min_band_psnr,
+                                  max_error=_max_error(max_error, lossless))
     else:
         settings = replace(settings, device=device, jobs=jobs)
     inputs = _reader_input(source, format)
@@ -179,12 +187,24 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
                           q.psnr_db, enc.seconds, enc.epochs, enc.device, enc.model_values,
                           (h, w, c), cube.dtype.name, enc.codec, q.worst_band_psnr_db,
                           q.worst_band, band_nm(cube.wavelengths_nm, q.worst_band), q.sam_deg,
-                          q.max_abs_error, settings.psnr, settings.min_band_psnr)
+                          q.max_abs_error, settings.psnr, settings.min_band_psnr,
+                          settings.max_error)
+
+
+def _max_error(max_error: Optional[float], lossless: bool) -> Optional[float]:
+    """``--max-error``, or 0 for ``--lossless`` (both at once must agree)."""
+    if lossless and max_error not in (None, 0):
+        raise UsageError(f"--lossless is --max-error 0; got --max-error {max_error:g} too")
+    return 0.0 if lossless else max_error
 
 
 def _encode(cube: Cube, settings: EncodeSettings, progress: Optional[Callable[[Progress], None]],
             on_stage: Optional[Callable[[str], None]]) -> "pipeline.Encoded":
     """One encode at the rate asked, or the rate search of a quality target."""
+    if settings.max_error is not None:  # near-lossless / lossless: the smallest file
+        from hinerc import nearlossless
+
+        return nearlossless.encode(cube, settings, progress, on_stage)
     if not settings.quality_target:
         return pipeline.encode(cube, settings, progress, on_stage)
     from hinerc import targets

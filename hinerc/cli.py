@@ -251,6 +251,12 @@ def cli() -> None:
 @click.option("--min-band-psnr", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="DB", help="Instead of a rate: the smallest file whose every band has a "
                                  "PSNR of at least DB (combines with --psnr).")
+@click.option("--max-error", type=click.FloatRange(min=0), default=None, metavar="E",
+              help="Near-lossless: every decoded sample within E of the original, in stored "
+                   "units (integer cubes: whole units; floats: up to the float's rounding); the "
+                   "smallest file found, no rate target (--bpppb: the highest rate allowed).")
+@click.option("--lossless", is_flag=True,
+              help="Lossless: the decoded cube is bit-identical (--max-error 0).")
 @click.option("-e", "--effort", type=click.IntRange(1, 9), default=5, show_default=True,
               help="Effort preset: 1 fastest … 9 best (lowrank: ranks and steps searched; "
                    "hiner: epochs, bands per step, learning rate).")
@@ -284,8 +290,9 @@ def cli() -> None:
 @json_option
 @common_options
 def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: Optional[float],
-             psnr: Optional[float], min_band_psnr: Optional[float], effort: int,
-             arch: str, time_limit: Optional[float], tile: int, no_resample: bool, seed: int,
+             psnr: Optional[float], min_band_psnr: Optional[float],
+             max_error: Optional[float], lossless: bool, effort: int, arch: str,
+             time_limit: Optional[float], tile: int, no_resample: bool, seed: int,
              nodata: Optional[float], wavelengths: Optional[tuple], fwhm: Optional[tuple],
              shape: Optional[tuple], device: str,
              fmt: Optional[str], var: Optional[str], force: bool, out_dir: Optional[Path],
@@ -294,7 +301,8 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: Optional[f
     """Compress cubes into .hnr files of a given size.
 
     Fits a model to each INPUT and writes one self-contained .hnr whose size is --bpppb bits
-    per sample (±3%), or the smallest whose PSNR reaches --psnr / --min-band-psnr. The default
+    per sample (±3%), or the smallest whose PSNR reaches --psnr / --min-band-psnr, or the
+    smallest that keeps every sample within --max-error E (--lossless: bit-identical). The default
     model (--arch lowrank) mixes a few feature maps by a small per-band embedding; the maps
     are coded as 12-bit HEVC intra pictures (also AV1 on few-band cubes at low rates, keeping
     the better file; JPEG 2000 at efforts 1-4 or with --map-coder jpeg2000), the bytes
@@ -315,6 +323,8 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: Optional[f
       hinerc compress scene.hdr -o scene.hnr --bpppb 0.2
       hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --effort 9
       hinerc compress tile.tif -o tile.hnr --psnr 45 --bpppb 1
+      hinerc compress tile.tif -o tile.hnr --lossless
+      hinerc compress tile.tif -o tile.hnr --max-error 2
       hinerc compress tile.tif -o tile.hnr --bpppb 0.5 --arch hiner --device cuda
       hinerc compress big.hdr -o big.hnr --bpppb 0.1 --effort 1 --time-limit 60
       hinerc compress cube.mat --var hsi -o cube.hnr --quiet
@@ -331,11 +341,16 @@ def compress(inputs: tuple[Path, ...], output: Optional[Path], bpppb: Optional[f
     from hinerc.settings import EncodeSettings
 
     _show_warnings(quiet)
+    if lossless and max_error not in (None, 0):
+        from hinerc.errors import UsageError
+
+        raise UsageError(f"--lossless is --max-error 0; got --max-error {max_error:g} too")
     devices = batch.parse_devices(device)
     settings = EncodeSettings(bpppb=bpppb, effort=effort, arch=arch, seed=seed,
                               time_limit=time_limit, tile=tile, resample=not no_resample,
                               codec_options=codec_opts, psnr=psnr,
-                              min_band_psnr=min_band_psnr)  # every check, before any work
+                              min_band_psnr=min_band_psnr,
+                              max_error=0.0 if lossless else max_error)  # every check first
     options = dict(settings=settings, format=fmt, var=var, nodata=nodata,
                    wavelengths=wavelengths, fwhm=fwhm, shape=shape)
     if len(inputs) > 1 and output is not None and all(
@@ -449,6 +464,11 @@ def cube_output_options(f):  # noqa: ANN001
 
 def _fmt_target(settings: Any) -> str:
     """What the closing line says was asked: the rate, or the quality (and its ceiling)."""
+    if settings.max_error is not None:
+        asked = ("lossless" if settings.max_error == 0
+                 else f"every sample within ±{settings.max_error:g}")
+        return "asked " + asked + (f", at most {settings.bpppb:g} bpppb"
+                                   if settings.bpppb is not None else "")
     if not settings.quality_target:
         return f"target {settings.bpppb:g}"
     asked = []
@@ -848,6 +868,15 @@ def _fmt_nodata(v: Optional[float]) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
+def _fmt_bound(bound: Optional[float]) -> str:
+    """What a file guarantees of every sample (``info``)."""
+    if bound is None:
+        return "none (lossy)"
+    from hinerc.format.residual import describe_bound
+
+    return describe_bound(bound)
+
+
 def _format_info(d: dict) -> str:
     h, w, c = d["shape"]
     if d["kind"] == "cube":
@@ -883,6 +912,7 @@ def _format_info(d: dict) -> str:
                                       d["worst_band_nm"])),
             ("SAM at encode", _fmt_num(d["sam_deg"], ".2f", "°")),
             ("max error", _fmt_num(d["max_abs_error"], ".6g")),
+            ("error bound", _fmt_bound(d.get("max_error_bound"))),
             ("encode", f"{d['encode_seconds']} s on {d['device']}, "
                        f"{str(d['epochs']) + ' epochs, ' if d.get('epochs') is not None else ''}"
                        f"seed {d['seed']}, hinerc {d['hinerc_version']}"),

@@ -79,6 +79,7 @@ def describe_hnr(path: Any) -> dict[str, Any]:
         "worst_band_nm": band_nm(wl, report.worst_band),
         "sam_deg": report.sam_deg,
         "max_abs_error": report.max_abs_error,
+        "max_error_bound": ld.max_error,
         "encode_seconds": report.encode_seconds,
         "device": report.device,
         "seed": report.seed,

@@ -33,6 +33,7 @@ from hinerc.format import container, tiles
 from hinerc.format.container import HnrFile, json_bytes, meta_bytes, plain_order
 from hinerc.format.header import (FLAG_NO_RESAMPLE, FLAG_NODATA, FLAG_TILED, EncodeReport,
                                   HnrHeader)
+from hinerc.format import residual
 from hinerc.format.mask import decode_mask, encode_mask
 from hinerc.io import Cube
 from hinerc.metrics import Quality, QualityAccumulator
@@ -79,8 +80,13 @@ class _Part:
 # ----------------------------------------------------------------------------- encoding
 def encode(cube: Cube, settings: EncodeSettings,
            progress: Optional[Callable[[Progress], None]] = None,
-           stage: Optional[Callable[[str], None]] = None) -> Encoded:
+           stage: Optional[Callable[[str], None]] = None,
+           model_bpppb: Optional[float] = None) -> Encoded:
     """The bytes of ``cube`` at ``settings.bpppb`` (±3%), checked to parse, with its quality.
+
+    With ``settings.max_error`` the model is coded at ``model_bpppb`` and every plain file
+    gets the residual that keeps the bound (RESD, :mod:`hinerc.format.residual`): the file
+    has no rate target (``settings.bpppb`` is a ceiling, checked by the caller).
 
     Raises:
         RateError: the rate cannot be reached; InputError: the device is not there.
@@ -97,7 +103,8 @@ def encode(cube: Cube, settings: EncodeSettings,
     preset = settings.preset()
     h, w, c = cube.shape
     samples = h * w * c
-    budget = ratecontrol.target_bytes(settings.bpppb, samples)
+    residual = settings.max_error is not None
+    budget = ratecontrol.target_bytes(model_bpppb if residual else settings.bpppb, samples)
     report = EncodeReport(device=device, epochs=codec.report_epochs(preset), seed=settings.seed,
                           hinerc_version=__version__,
                           source_bits_per_sample=cube.dtype.itemsize * 8, worst_band=c,
@@ -133,12 +140,14 @@ def encode(cube: Cube, settings: EncodeSettings,
             parts.append(part)
 
         def assemble() -> bytes:
-            return container.to_bytes_tiled(header, meta, tiles.encode_tiles(blobs), report)
+            return container.to_bytes_tiled(header, meta, tiles.encode_tiles(blobs), report,
+                                            residual)
 
     quality = acc.result()
     _fill_report(report, quality, t_start, codec, parts)
     blob = assemble()
-    _check_rate(blob, budget, samples, settings.bpppb, parts)
+    if not residual:
+        _check_rate(blob, budget, samples, settings.bpppb, parts)
     load(blob)  # the file must pass the reader's own checks, the codec's included
     return Encoded(blob, quality, report.encode_seconds, device,
                    sum(p.values for p in parts), report.epochs or 0, codec.name)
@@ -169,6 +178,11 @@ def _encode_plain(cube: Cube, codec: Codec, budget_bytes: float, meta: dict,
                 {t: model.sections[t] for t in codec.sections}, mask, report)
     restored = restore(prep.table, model.decoded, prep.nodata_mask, cube.dtype.name,
                        cube.nodata, h, w)
+    if settings.max_error is not None:
+        stage("coding the residual")
+        f.residual, restored = residual.encode_cube(cube.data, restored, prep.table,
+                                                    prep.nodata_mask, cube.nodata,
+                                                    settings.max_error)
     return _Part(f, restored, model.values, model.saturated, n_coded, dict(model.facts))
 
 
@@ -292,6 +306,13 @@ class Loaded:
     file: HnrFile
     parts: list[Parsed]  # one per plain file: the file itself, or each tile in order
     codec: Codec
+    residuals: list[Optional[residual.Residual]] = field(default_factory=list)  # RESD, per part
+
+    @property
+    def max_error(self) -> Optional[float]:
+        """The bound every sample keeps (0: lossless), or ``None`` for a lossy file."""
+        bounds = {r.max_error if r is not None else None for r in self.residuals}
+        return bounds.pop() if len(bounds) == 1 else None
 
     @property
     def rects(self) -> list[tiles.TileRect]:
@@ -311,7 +332,10 @@ def loaded(f: HnrFile) -> Loaded:
     """:func:`load` of a file the container already parsed."""
     parts: list[Parsed] = []
     codec: Optional[Codec] = None
+    residuals: list[Optional[residual.Residual]] = []
     for sub in f.plain():
+        residuals.append(residual.parse(sub.residual, sub.header.n_coded, sub.header.dtype)
+                         if sub.residual is not None else None)
         c = codecs.for_file(sub.codec)
         if codec is not None and c is not codec:
             raise CorruptFileError("the tiles of the file use different models")
@@ -319,7 +343,10 @@ def loaded(f: HnrFile) -> Loaded:
         parts.append(Parsed(sub.header, sub.model, sub.sections,
                             c.parse(sub.model, sub.sections, sub.header)))
     assert codec is not None
-    return Loaded(f, parts, codec)
+    if len({r is None for r in residuals}) > 1 \
+            or len({r.max_error for r in residuals if r is not None}) > 1:
+        raise CorruptFileError("the tiles of the file keep different error bounds")
+    return Loaded(f, parts, codec, residuals)
 
 
 def read(path: Any) -> Loaded:
@@ -342,6 +369,15 @@ def decode_part(ld: Loaded, index: int, device: str = "cpu",
     part = ld.parts[index]
     hd = sub.header
     dev = resolve_device(device) if ld.codec.uses_device else "cpu"
+    res = ld.residuals[index] if ld.residuals else None
+    if res is not None:  # the residual of a band depends on the bands before it: all of them
+        n_mask = int((sub.bands.kinds != 2).sum())
+        mask = decode_mask(sub.mask, (hd.height, hd.width, n_mask))
+        nodata = ld.file.meta.get("nodata")
+        pred = restore(sub.bands, ld.codec.decode(part.content, hd, dev), mask, hd.dtype,
+                       nodata, hd.height, hd.width)
+        out = residual.decode_cube(pred, sub.bands, mask, nodata, res)
+        return out if bands is None else out[:, :, np.asarray(bands, np.int64)]
     if bands is None:
         decoded: Any = ld.codec.decode(part.content, hd, dev)
     else:  # only the coded bands asked for, by their position among the coded bands

@@ -49,12 +49,24 @@ class EncodeSettings:
     codec_options: Mapping[str, Any] = field(default_factory=dict)
     psnr: Optional[float] = None
     min_band_psnr: Optional[float] = None
+    #: near-lossless (--max-error E, stored units; 0 is --lossless): no rate target, bpppb a
+    #: ceiling
+    max_error: Optional[float] = None
 
     def __post_init__(self) -> None:
         for name, v in (("--psnr", self.psnr), ("--min-band-psnr", self.min_band_psnr)):
             if v is not None:
                 _positive(name, v)
-        if self.bpppb is None and not self.quality_target:
+        if self.max_error is not None:
+            v = self.max_error
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                    or v < 0:
+                raise UsageError(f"--max-error must be a finite number ≥ 0, got {v}")
+            if self.quality_target:
+                raise UsageError("--max-error (or --lossless) and --psnr / --min-band-psnr "
+                                 "cannot be combined: the bound fixes the quality")
+            object.__setattr__(self, "max_error", float(v))
+        if self.bpppb is None and not self.quality_target and self.max_error is None:
             object.__setattr__(self, "bpppb", DEFAULT_BPPPB)
         if self.bpppb is not None:
             _positive("--bpppb", self.bpppb)

@@ -37,6 +37,11 @@ from hinerc.format.validate import check_json_depth, check_meta
 SIGNATURE = b"\x89HNR\r\n\x1a\n"
 PREAMBLE_SIZE = len(SIGNATURE) + 8  # signature, version, section count, CRC
 VERSION = (1, 3)  # 1.3: HEVC/AV1 maps (MODL maps); 1.2: packed META; 1.1: the low-rank model
+#: the version of a file that carries a RESD section (--max-error, --lossless): files without
+#: one are written as 1.3, byte for byte as before
+RESIDUAL_VERSION = (1, 4)
+#: the residual section (:mod:`hinerc.format.residual`), between MASK and RPRT when present
+RESIDUAL_TAG = "RESD"
 #: The sections of a plain file, in order: these, then the model's own (its codec's, see
 #: :mod:`hinerc.codecs`; for instance SPEC MAPS), then :data:`TAIL_SECTIONS`.
 HEAD_SECTIONS = ("HEAD", "META", "BAND", "MODL")
@@ -69,6 +74,7 @@ class HnrFile:
     section_sizes: dict[str, int] = field(default_factory=dict)
     tiles: list[tuple[TileRect, "HnrFile"]] = field(default_factory=list)
     version: tuple[int, int] = VERSION
+    residual: Optional[bytes] = None  # the RESD payload of a near-lossless plain file
 
     @property
     def codec(self) -> Optional[str]:
@@ -108,24 +114,32 @@ def to_bytes(f: HnrFile) -> bytes:
         "MASK": f.mask,
         "RPRT": json_bytes(f.report.to_dict() if f.report is not None else {}),
     }
-    return _frame(payloads, plain_order(tuple(f.sections)))
+    if f.residual is None:
+        return _frame(payloads, plain_order(tuple(f.sections)))
+    payloads[RESIDUAL_TAG] = f.residual
+    return _frame(payloads, plain_order(tuple(f.sections), residual=True), RESIDUAL_VERSION)
 
 
-def plain_order(model_sections: tuple[str, ...]) -> tuple[str, ...]:
-    """The sections of a plain file whose model has ``model_sections``, in file order."""
+def plain_order(model_sections: tuple[str, ...], residual: bool = False) -> tuple[str, ...]:
+    """The sections of a plain file whose model has ``model_sections``, in file order (with
+    ``residual``, RESD between MASK and RPRT)."""
+    if residual:
+        return HEAD_SECTIONS + tuple(model_sections) + ("MASK", RESIDUAL_TAG, "RPRT")
     return HEAD_SECTIONS + tuple(model_sections) + TAIL_SECTIONS
 
 
 def to_bytes_tiled(header: HnrHeader, meta: dict[str, Any], tile_payload: bytes,
-                   report: EncodeReport) -> bytes:
-    """Serialise a tiled file; ``tile_payload`` comes from :func:`hinerc.format.tiles.encode_tiles`."""
+                   report: EncodeReport, residual: bool = False) -> bytes:
+    """Serialise a tiled file; ``tile_payload`` comes from :func:`hinerc.format.tiles.encode_tiles`
+    (``residual``: its tiles carry RESD, the file is 1.4)."""
     payloads = {"HEAD": header.to_bytes(), "META": meta_bytes(meta), "TILE": tile_payload,
                 "RPRT": json_bytes(report.to_dict())}
-    return _frame(payloads, TILED_ORDER)
+    return _frame(payloads, TILED_ORDER, RESIDUAL_VERSION if residual else VERSION)
 
 
-def _frame(payloads: dict[str, bytes], order: tuple[str, ...]) -> bytes:
-    pre = SIGNATURE + struct.pack("<BBH", *VERSION, len(order))
+def _frame(payloads: dict[str, bytes], order: tuple[str, ...],
+           version: tuple[int, int] = VERSION) -> bytes:
+    pre = SIGNATURE + struct.pack("<BBH", *version, len(order))
     parts = [pre, struct.pack("<I", zlib.crc32(pre))]
     parts += [_section(tag, payloads[tag]) for tag in order]
     return b"".join(parts)
@@ -231,9 +245,11 @@ def _from_bytes(buf: bytes, tile_of: Optional[HnrHeader]) -> HnrFile:
         raise CorruptFileError("invalid model configuration (arch)")
     check_mask(sec["MASK"])
     sizes = {tag: len(sec[tag]) + 12 for tag in sec}
-    own = {tag: data for tag, data in sec.items() if tag not in HEAD_SECTIONS + TAIL_SECTIONS}
+    own = {tag: data for tag, data in sec.items()
+           if tag not in HEAD_SECTIONS + TAIL_SECTIONS + (RESIDUAL_TAG,)}
     return HnrFile(header, meta, bands, model, own, sec["MASK"],
-                   _report(sec["RPRT"], header.bands), sizes, version=_version(buf))
+                   _report(sec["RPRT"], header.bands), sizes, version=_version(buf),
+                   residual=sec.get(RESIDUAL_TAG))
 
 
 def _from_bytes_tiled(sec: dict[str, bytes], header: HnrHeader) -> HnrFile:
