@@ -377,6 +377,9 @@ def decode_part(ld: Loaded, index: int, device: str = "cpu",
         pred = restore(sub.bands, ld.codec.decode(part.content, hd, dev), mask, hd.dtype,
                        nodata, hd.height, hd.width)
         out = residual.decode_cube(pred, sub.bands, mask, nodata, res)
+        if window is not None:
+            top, left, rows, cols = window
+            out = out[top:top + rows, left:left + cols]
         return out if bands is None else out[:, :, np.asarray(bands, np.int64)]
     if bands is None:
         decoded: Any = ld.codec.decode(part.content, hd, dev)
