@@ -35,7 +35,7 @@ from hinerc.format.header import (FLAG_NO_RESAMPLE, FLAG_NODATA, FLAG_TILED, Enc
                                   HnrHeader)
 from hinerc.format import residual
 from hinerc.format.mask import decode_mask, encode_mask
-from hinerc.io import Cube
+from hinerc.io import Cube, mapped
 from hinerc.metrics import Quality, QualityAccumulator
 from hinerc.progress import Progress
 from hinerc.region import Region
@@ -137,6 +137,7 @@ def encode(cube: Cube, settings: EncodeSettings,
                     if cube.nodata is not None else None)
             blobs.append((rect, part.data))
             part.restored = None  # the window is measured: no need to keep it
+            mapped.release(cube.data)  # a memory-mapped scene: hold one tile of it at a time
             parts.append(part)
 
         def assemble() -> bytes:
@@ -240,6 +241,7 @@ def _encode_tiles(cube: Cube, rects: list[tiles.TileRect], codec: Codec, room: f
         if isinstance(result, BaseException):
             raise result
         ready[i] = result
+        mapped.release(cube.data)  # the tiles sent so far are read
         state["done"] += 1
         progress(Progress(float(state["done"]), float(n), f"tile {state['done']}/{n}"))
         while state["next"] in ready:  # in tile order: the quality sums stay the same

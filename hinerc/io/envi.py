@@ -16,6 +16,7 @@ from typing import Any, Optional
 import numpy as np
 
 from hinerc.errors import HinercWarning, InputError
+from hinerc.io import mapped
 from hinerc.io.cube import Cube
 from hinerc.io.radiometry import envi_fields_for
 from hinerc.io.spectral_meta import (
@@ -329,8 +330,19 @@ def _read_samples(hdr: Path, binary: Path, dtype: np.dtype, lines: int, samples:
                   bands: int, byte_order: int, offset: int, interleave: str) -> np.ndarray:
     """The samples as a lines × samples × bands array in native byte order, read from the file
     a few lines at a time (no memory map: a mapped file's pages would count in the process's
-    memory beside the array, twice the cube at the peak)."""
+    memory beside the array, twice the cube at the peak); a scene larger than
+    :data:`hinerc.io.mapped.MAP_ABOVE` is a read-only memory map instead, read by windows."""
     stored = np.dtype(dtype).newbyteorder(">" if byte_order else "<")
+    if stored.isnative and lines * samples * bands * stored.itemsize > mapped.MAP_ABOVE:
+        # a scene: memory-mapped, read by windows (hinerc.io.mapped)
+        shape = {"bsq": (bands, lines, samples), "bil": (lines, bands, samples)}.get(
+            interleave, (lines, samples, bands))
+        try:
+            mm = mapped.mapped(str(binary), stored, offset, shape)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"{hdr}: cannot read the ENVI data: {one_line(exc)}") from None
+        order = {"bsq": (1, 2, 0), "bil": (0, 2, 1)}.get(interleave, (0, 1, 2))
+        return mm.transpose(order)
     data = np.empty((lines, samples, bands), dtype=dtype)  # native byte order
     item = stored.itemsize
     try:

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from hinerc.errors import InputError
+from hinerc.io import mapped
 from hinerc.io.cube import Cube
 from hinerc.io.spectral_meta import make_cube, one_line
 from hinerc.outputs import atomic_outputs
@@ -27,7 +28,8 @@ def read_npy(path: Path | str) -> Cube:
         raise InputError(f"{src}: not a NumPy .npy file (it lacks the .npy signature); "
                          "name its format with -f/--format if it is another kind of cube")
     try:
-        arr = np.load(path, allow_pickle=False)
+        big = path.stat().st_size > mapped.MAP_ABOVE  # a scene: read by windows
+        arr = np.load(path, allow_pickle=False, mmap_mode="r" if big else None)
     except ValueError as exc:
         if "pickle" in str(exc):
             raise InputError(f"{src}: the .npy array holds Python objects, not numbers "

@@ -1,0 +1,95 @@
+"""Reading a scene by windows (issue 16 item 2): a large ENVI or .npy cube is memory-mapped and
+the encoder holds about one tile of it at a time (``hinerc.io.mapped``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from hinerc.io import mapped, read_cube
+from io_helpers import write_raw_envi
+
+
+@pytest.mark.parametrize("interleave", ["bsq", "bil", "bip"])
+@pytest.mark.parametrize("byte_order", [0, 1])
+def test_a_mapped_envi_cube_reads_the_same_samples(tmp_path, monkeypatch, interleave, byte_order):
+    rng = np.random.default_rng(3)
+    data = rng.integers(-3000, 3000, (7, 9, 5)).astype(np.int16)
+    hdr, _ = write_raw_envi(tmp_path, "c", data, 2, interleave, byte_order, header_offset=16)
+    in_memory = read_cube(hdr).data
+    assert not mapped.is_mapped(in_memory)
+    monkeypatch.setattr(mapped, "MAP_ABOVE", 0)
+    cube = read_cube(hdr)
+    # a file in the machine's byte order is mapped; the other order is read (and swapped)
+    assert mapped.is_mapped(cube.data) == (byte_order == (sys.byteorder == "big"))
+    assert cube.data.shape == (7, 9, 5) and cube.data.dtype == np.int16
+    assert np.array_equal(cube.data, data) and np.array_equal(in_memory, data)
+
+
+def test_a_mapped_npy_cube_reads_the_same_samples(tmp_path, monkeypatch):
+    data = np.arange(6 * 5 * 4, dtype=np.float32).reshape(6, 5, 4)
+    np.save(tmp_path / "c.npy", data)
+    monkeypatch.setattr(mapped, "MAP_ABOVE", 0)
+    cube = read_cube(tmp_path / "c.npy")
+    assert mapped.is_mapped(cube.data) and np.array_equal(cube.data, data)
+
+
+def test_release_gives_pages_back_and_the_samples_stay(tmp_path, monkeypatch):
+    data = np.random.default_rng(0).random((64, 64, 16)).astype(np.float32)
+    np.save(tmp_path / "c.npy", data)
+    monkeypatch.setattr(mapped, "MAP_ABOVE", 0)
+    cube = read_cube(tmp_path / "c.npy")
+    first = float(cube.data[10:20].sum())
+    mapped.release(cube.data)
+    assert float(cube.data[10:20].sum()) == first
+    mapped.release(np.zeros(3))  # an array in memory: nothing to do
+    assert np.array_equal(cube.data, data)
+
+
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux's /proc")
+def test_a_mapped_scene_is_never_held_whole(tmp_path):
+    """A 92 MB float32 cube coded in 25 tiles: read into memory, the process holds all of it;
+    memory-mapped and read tile by tile, it holds about a tile: its peak RSS is at least 0.6×
+    the cube lower (the same command otherwise; the tiles' own work is the same in both)."""
+    rng = np.random.default_rng(5)
+    h, w, c = 600, 600, 64
+    base = rng.random((h, w, 4)).astype(np.float32)
+    mix = rng.random((4, c)).astype(np.float32)
+    cube = (base.reshape(-1, 4) @ mix).reshape(h, w, c) * 1000
+    cube += rng.normal(0, 1, cube.shape).astype(np.float32)
+    hdr, _ = write_raw_envi(tmp_path, "scene", cube.astype(np.float32), 4, "bil", 0)
+    del cube
+    peaks = {}
+    for name, above in (("read", 1 << 40), ("mapped", 1 << 20)):
+        out = tmp_path / f"{name}.hnr"
+        args = ["compress", str(hdr), "-o", str(out), "--bpppb", "0.5", "--effort", "1",
+                "--tile", "128", "--quiet"]
+        code = textwrap.dedent(f"""
+            import sys
+            import hinerc.io.mapped as m
+            m.MAP_ABOVE = {above}
+            from hinerc.cli import main
+            try:
+                main({args!r})
+            except SystemExit as e:
+                if e.code:
+                    raise
+            # this process's own peak (ru_maxrss would count the parent's, from before exec)
+            with open("/proc/self/status") as f:
+                print(next(int(x.split()[1]) for x in f if x.startswith("VmHWM:")))
+        """)
+        res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             timeout=600)
+        assert res.returncode == 0, res.stderr
+        peaks[name] = int(res.stdout.split()[-1]) * 1024  # kB on Linux
+        assert out.stat().st_size > 0
+    held = h * w * c * 4
+    assert peaks["read"] - peaks["mapped"] > 0.6 * held, peaks
