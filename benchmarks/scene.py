@@ -176,7 +176,15 @@ def build_strip(lines: int, samples: int = 600, cache: Path = CACHE) -> Path:
 
 # ----------------------------------------------------------------------------- running
 def run_child(cmd: list[str], max_seconds: float) -> dict:
-    """Run ``cmd``; wall seconds, this child's peak RSS (GB), exit code, stopped flag."""
+    """Run ``cmd``; wall seconds, this child's peak RSS (GB), exit code, stopped flag.
+
+    The peak RSS is GNU time's (``/usr/bin/time -f %M``) where it is installed: Linux carries a
+    process's RSS high-water mark across ``exec``, so ``os.wait4`` on a child forked from this
+    process (which holds pages of the scenes it compared) reports at least this process's
+    peak; ``time`` is a small process, so its child's figure is the command's own."""
+    gnu_time = Path("/usr/bin/time")
+    if gnu_time.exists():
+        cmd = [str(gnu_time), "-f", "RSSKB %M"] + cmd
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          start_new_session=True)
@@ -198,7 +206,10 @@ def run_child(cmd: list[str], max_seconds: float) -> dict:
     p.returncode = os.waitstatus_to_exitcode(status)
     th.join(5)
     text = (out[0] if out else b"").decode(errors="replace")
-    return {"wall_s": round(wall, 2), "rss_gb": round(ru.ru_maxrss / 2**20, 3),
+    m = re.search(r"^RSSKB (\d+)\s*$", text, re.M)
+    rss_kb = int(m.group(1)) if m else ru.ru_maxrss
+    text = re.sub(r"^RSSKB \d+\s*$", "", text, flags=re.M).strip()
+    return {"wall_s": round(wall, 2), "rss_gb": round(rss_kb / 2**20, 3),
             "rc": p.returncode, "stopped": stopped, "tail": text[-600:]}
 
 
@@ -226,7 +237,7 @@ def _anchor_child(hdr: str, rate: float, out: str, budget: float | None = None) 
 
 
 def bench_scene(hdr: Path, rate: float, effort: int | None, work: Path, max_s: float,
-                log=print, anchor_budget: float | None = None) -> dict:
+                log=print, anchor_budget: float | None = None, no_anchor: bool = False) -> dict:
     orig = read_scene(hdr)
     H, W, C = orig.shape
     n = H * W * C
@@ -254,19 +265,25 @@ def bench_scene(hdr: Path, rate: float, effort: int | None, work: Path, max_s: f
         if d["rc"] == 0:
             rec = np.load(full, mmap_mode="r")
             d["psnr_db"] = r["psnr_db"] = psnr(orig, rec)
-            row, col = max(H // 2 - 50, 0), max(W // 2 - 50, 0)
             h, w = min(100, H), min(100, W)
-            spec = f"{row},{col},{h},{w}"
-            log(f"[{hdr.stem}] hinerc decompress --window {spec} …")
-            wr = run_child(hinerc + ["decompress", str(hnr), "-o", str(win), "--window", spec,
-                                     "--quiet"], max_s)
-            wr["window"] = spec
-            if wr["rc"] == 0:
-                wv = np.load(win)
-                wr["equal_to_full"] = bool(wv.shape == (h, w, C) and
-                                           np.array_equal(wv, rec[row:row + h, col:col + w]))
-            steps["window"] = wr
+            # at the centre (on a scene of 2×2 tiles, it meets all four: the worst case) and
+            # at a quarter of each side (inside one tile)
+            for step, (row, col) in (("window", (H // 2 - 50, W // 2 - 50)),
+                                     ("window_quarter", (H // 4 - 50, W // 4 - 50))):
+                row, col = max(row, 0), max(col, 0)
+                spec = f"{row},{col},{h},{w}"
+                log(f"[{hdr.stem}] hinerc decompress --window {spec} …")
+                wr = run_child(hinerc + ["decompress", str(hnr), "-o", str(win), "--window",
+                                         spec, "--quiet", "--force"], max_s)
+                wr["window"] = spec
+                if wr["rc"] == 0:
+                    wv = np.load(win)
+                    wr["equal_to_full"] = bool(wv.shape == (h, w, C) and np.array_equal(
+                        wv, rec[row:row + h, col:col + w]))
+                steps[step] = wr
             del rec
+    if no_anchor:
+        return _finish(res, steps)
     log(f"[{hdr.stem}] anchor {ANCHOR} …")
     a_out = work / "anchor.npy"
     a = run_child([sys.executable, str(Path(__file__).resolve()), "--_anchor", str(hdr),
@@ -281,6 +298,10 @@ def bench_scene(hdr: Path, rate: float, effort: int | None, work: Path, max_s: f
         a["psnr_db"] = psnr(orig, np.load(a_out, mmap_mode="r"))
     if steps["compress"]["rc"] == 0 and a["rc"] == 0:
         res["ratio"] = round(steps["compress"]["wall_s"] / a["wall_s"], 2)
+    return _finish(res, steps)
+
+
+def _finish(res: dict, steps: dict) -> dict:
     for s in steps.values():
         if s["rc"] == 0 and not s["stopped"]:
             s.pop("tail", None)
@@ -315,7 +336,7 @@ def _fmt_row(res: dict, step: str, label: str) -> str:
         note.append(f"{s['info']['tiles']} tile(s): {s['info']['model_summary']}")
     if step == "anchor" and s.get("k") is not None:
         note.append(f"k={s['k']} (k search budget {s.get('k_search_budget_s', 45.0):.0f} s)")
-    if step == "window" and "equal_to_full" in s:
+    if step.startswith("window") and "equal_to_full" in s:
         full = res["steps"].get("decompress", {}).get("wall_s")
         note.append(f"{s['window']}; same values as the full decode: "
                     f"{'yes' if s['equal_to_full'] else 'NO'}")
@@ -328,7 +349,7 @@ def _fmt_row(res: dict, step: str, label: str) -> str:
 def report(db: dict) -> str:
     lines = ["# Whole scenes: hinerc against PCA + JPEG 2000 (`benchmarks/scene.py`)", "",
              "Written by `benchmarks/scene.py` from `scene.json` (see the script's docstring). "
-             "Wall seconds and peak RSS are those of each child process (`os.wait4`); PSNR is the "
+             "Wall seconds and peak RSS are those of each child process (GNU `time -f %M`); PSNR is the "
              "mean per-band PSNR (peak = original band max − min) of the decoded cube against the "
              "scene file, computed by the script; rate = real bytes × 8 / (H·W·C); ratio = hinerc "
              "compress wall / anchor wall in the same run. `pca_j2k` is the anchor of "
@@ -346,7 +367,9 @@ def report(db: dict) -> str:
                   "time ratio hinerc/anchor | notes |", "|---|---|---|---|---|---|---|---|---|"]
         for step, label in (("compress", f"`hinerc compress` (effort {eff})"),
                             ("decompress", "`hinerc decompress`"),
-                            ("window", "`hinerc decompress --window` 100×100"),
+                            ("window", "`hinerc decompress --window` 100×100 (centre)"),
+                            ("window_quarter", "`hinerc decompress --window` 100×100 "
+                                               "(a quarter in)"),
                             ("anchor", f"{ANCHOR} (encode + decode)")):
             row = _fmt_row(res, step, label)
             if row:
@@ -375,6 +398,9 @@ def main(argv=None) -> None:
     ap.add_argument("--anchor-budget", type=float, default=None, metavar="S",
                     help="seconds of the anchor's k search (its own default: 45; under load it "
                          "may stop at a small k)")
+    ap.add_argument("--no-anchor", action="store_true",
+                    help="hinerc only (the anchor holds several copies of the scene: a 2000² "
+                         "scene needs about 28 GB)")
     ap.add_argument("--_anchor", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a._anchor:
@@ -401,7 +427,7 @@ def main(argv=None) -> None:
         l0 = round(os.getloadavg()[0], 2)
         with tempfile.TemporaryDirectory(dir=a.cache) as tmp:
             res = bench_scene(hdr, a.bpppb, a.effort, Path(tmp), a.max_seconds,
-                              anchor_budget=a.anchor_budget)
+                              anchor_budget=a.anchor_budget, no_anchor=a.no_anchor)
         res.update(command=command, load_before=l0, load_after=round(os.getloadavg()[0], 2),
                    uptime=subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
                    when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
