@@ -68,8 +68,22 @@ class PreparedCube:
         if self._target is not None:
             n = self._target.shape[0]
             return self._target.reshape(n, -1)[:, sel].astype(np.float64)
-        flat = self.source.reshape(-1, self.source.shape[2])
-        return self._normalised(flat[sel])
+        src = self.source
+        h, w, c = src.shape
+        if src.flags.c_contiguous:
+            return self._normalised(src.reshape(-1, c)[sel])
+        # a view (a memory-mapped scene of another interleave, a tile of it): never reshaped
+        # whole (that would copy it), read by the rows the pixels lie in
+        if isinstance(sel, slice) and sel.step in (None, 1):
+            start, stop, _ = sel.indices(h * w)
+            if stop <= start:
+                return np.zeros((self.shape[0], 0))
+            r0, r1 = start // w, (stop - 1) // w + 1
+            rows = src[r0:r1].reshape(-1, c)
+            return self._normalised(rows[start - r0 * w:stop - r0 * w])
+        idx = np.arange(h * w)[sel] if isinstance(sel, slice) else np.asarray(sel)
+        rr, cc = np.divmod(idx, w)
+        return self._normalised(src[rr, cc])
 
     def _normalised(self, px: np.ndarray) -> np.ndarray:
         """pixels × C samples -> N × pixels float64 normalised to [0, 1] (a transposed view)."""

@@ -130,6 +130,17 @@ class QualityAccumulator(PsnrAccumulator):
         self.angle_sum += float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))).sum())
         self.pixels += int(ok.sum())
 
+    def merge(self, other: "QualityAccumulator") -> None:
+        """Add what ``other`` measured (on other samples of the same bands)."""
+        self.sse += other.sse
+        self.count += other.count
+        self.lo = np.minimum(self.lo, other.lo)
+        self.hi = np.maximum(self.hi, other.hi)
+        self.angle_sum += other.angle_sum
+        self.pixels += other.pixels
+        self.max_err = max(self.max_err, other.max_err)
+        self.real_samples += other.real_samples
+
     def result(self) -> Quality:
         p = self.band_psnr()
         valid = ~np.isnan(p)

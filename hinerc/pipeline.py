@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 
 from hinerc import __version__, codecs, parallel, ratecontrol
-from hinerc.bands import nodata_mask, prepare, restore, samples_nodata
+from hinerc.bands import nodata_mask, prepare, restore
 from hinerc.codecs.base import Budget, Codec, EncodedModel, EncodeJob, Parsed
 from hinerc.devices import checked_device, resolve_device
 from hinerc.errors import CorruptFileError, HinercWarning, InputError, RateError
@@ -48,6 +48,10 @@ _PLACEHOLDERS = dict(psnr_db=99.999, encode_seconds=9999.9, worst_band_psnr_db=9
                      sam_deg=99.9999, max_abs_error=1.23456e-05)
 
 
+#: Samples restored and measured at once after an encode (the decoded cube is never whole).
+_MEASURE_SAMPLES = 1 << 22
+
+
 @dataclass
 class Encoded:
     """One cube encoded: the file's bytes and what was measured on them."""
@@ -66,7 +70,7 @@ class _Part:
     """One plain file of an encode (the whole cube, or one tile)."""
 
     file: HnrFile  # its report is filled in at the end (a tile's stays empty)
-    restored: Optional[np.ndarray]  # H×W×C samples as decoded from the file
+    quality: QualityAccumulator  # measured on the samples as decoded from the file
     values: int
     saturated: bool
     n_coded: int
@@ -117,7 +121,7 @@ def encode(cube: Cube, settings: EncodeSettings,
     if h <= tile and w <= tile:
         part = _encode_plain(cube, codec, budget, meta, report, flags, preset, settings, device,
                              settings.time_limit, progress, stage)
-        acc.add(cube.data, part.restored, nodata_mask(cube) if cube.nodata is not None else None)
+        acc.merge(part.quality)
         parts = [part]
 
         def assemble() -> bytes:
@@ -132,11 +136,8 @@ def encode(cube: Cube, settings: EncodeSettings,
         parts = []
         for rect, part in _encode_tiles(cube, rects, codec, budget - outer, preset, settings,
                                         device, progress, stage):
-            window = cube.data[rect.window()]
-            acc.add(window, part.restored, samples_nodata(window, cube.nodata)
-                    if cube.nodata is not None else None)
+            acc.merge(part.quality)
             blobs.append((rect, part.data))
-            part.restored = None  # the window is measured: no need to keep it
             mapped.release(cube.data)  # a memory-mapped scene: hold one tile of it at a time
             parts.append(part)
 
@@ -177,14 +178,25 @@ def _encode_plain(cube: Cube, codec: Codec, budget_bytes: float, meta: dict,
                            f"declared {list(codec.sections)}")
     f = HnrFile(header, meta, prep.table, model.model,
                 {t: model.sections[t] for t in codec.sections}, mask, report)
-    restored = restore(prep.table, model.decoded, prep.nodata_mask, cube.dtype.name,
-                       cube.nodata, h, w)
+    acc = QualityAccumulator(c)
+    nd = nodata_mask(cube) if cube.nodata is not None else None
     if settings.max_error is not None:
+        restored = restore(prep.table, model.decoded, prep.nodata_mask, cube.dtype.name,
+                           cube.nodata, h, w)
         stage("coding the residual")
         f.residual, restored = residual.encode_cube(cube.data, restored, prep.table,
                                                     prep.nodata_mask, cube.nodata,
                                                     settings.max_error)
-    return _Part(f, restored, model.values, model.saturated, n_coded, dict(model.facts))
+        acc.add(cube.data, restored, nd)
+    else:  # measured a few rows at a time: the decoded cube is never held whole
+        step = max(1, _MEASURE_SAMPLES // max(1, w * c))
+        for r0 in range(0, h, step):
+            rows = min(step, h - r0)
+            acc.add(cube.data[r0:r0 + rows],
+                    restore(prep.table, model.decoded, prep.nodata_mask, cube.dtype.name,
+                            cube.nodata, h, w, window=(r0, 0, rows, w)),
+                    None if nd is None else nd[r0:r0 + rows])
+    return _Part(f, acc, model.values, model.saturated, n_coded, dict(model.facts))
 
 
 def _tile_cube(cube: Cube, rect: tiles.TileRect) -> Cube:

@@ -93,3 +93,18 @@ def test_a_mapped_scene_is_never_held_whole(tmp_path):
         assert out.stat().st_size > 0
     held = h * w * c * 4
     assert peaks["read"] - peaks["mapped"] > 0.6 * held, peaks
+
+
+def test_pixels_of_a_view_are_read_by_rows_and_equal_a_copy():
+    """The coded bands of a cube that is a view (a memory-mapped BIL scene, say) are read by
+    the rows the pixels lie in, never by reshaping the view (a copy of the whole)."""
+    from hinerc.bands import prepare
+    from hinerc.io import Cube
+
+    base = np.random.default_rng(0).integers(0, 1000, (7, 4, 9)).astype(np.int16)
+    view = base.transpose(0, 2, 1)  # lines × samples × bands over a BIL layout
+    assert not view.flags.c_contiguous
+    pv, pc = prepare(Cube(view)), prepare(Cube(np.ascontiguousarray(view)))
+    for sel in (slice(0, 63), slice(5, 40), slice(10, 11), slice(0, 63, 4),
+                np.array([3, 17, 62, 0])):
+        assert np.array_equal(pv.pixels(sel), pc.pixels(sel)), sel
