@@ -79,8 +79,10 @@ class Mixed:
     maps only where asked: :meth:`block` mixes a window of rows and columns (what decoding by
     windows and restoring a few rows at a time need), :meth:`full` the whole."""
 
-    def __init__(self, maps: Optional[np.ndarray], emb: np.ndarray, height: int, width: int):
-        self.maps = maps  # H×W×k float64 (centred, code units / 32767.5), None for rank 0
+    def __init__(self, maps: Optional[np.ndarray], emb: np.ndarray, height: int, width: int,
+                 centres: Optional[np.ndarray] = None):
+        self.maps = maps  # k×H×W float64, code units, map by map (None for rank 0)
+        self.centres = (np.zeros(0) if centres is None else centres).astype(np.float64)
         self.emb = emb  # (k+1) × N
         self.shape = (emb.shape[1], height, width)
 
@@ -91,8 +93,13 @@ class Mixed:
         if self.maps is None:
             flat = np.broadcast_to(self.emb[-1], (rows * cols, n))
         else:
-            px = self.maps[r0:r1, c0:c1].reshape(rows * cols, -1)
-            flat = px @ self.emb[:-1] + self.emb[-1]
+            # centred and scaled here, block by block (:func:`decode_maps` does the same to
+            # the whole): a window converts only itself
+            k = self.maps.shape[0]
+            px = (self.maps[:, r0:r1, c0:c1].reshape(k, rows * cols)
+                  - self.centres[:, None]) / _CODE_MID
+            flat = self.emb[:-1].T @ px + self.emb[-1][:, None]  # bands × pixels
+            return np.clip(flat, 0.0, 1.0).astype(np.float32).reshape(n, rows, cols)
         out = np.clip(flat, 0.0, 1.0).astype(np.float32)
         return np.ascontiguousarray(out.T).reshape(n, rows, cols)
 
@@ -118,9 +125,8 @@ def mixed(code: LowRankCode, coder: MapCoder, height: int, width: int,
         emb = emb[:, coded]
     maps = None
     if code.rank:
-        maps = decode_maps(coder, code.maps, height, width, code.centres).reshape(
-            height, width, code.rank)
-    return Mixed(maps, emb, height, width)
+        maps = coder.decode_planes(code.maps, height, width, code.rank)
+    return Mixed(maps, emb, height, width, code.centres)
 
 
 def reconstruct(code: LowRankCode, coder: MapCoder, height: int, width: int, n_coded: int,

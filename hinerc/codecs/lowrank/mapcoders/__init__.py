@@ -94,6 +94,11 @@ class MapCoder(ABC):
         """The (H·W)×k float64 maps of ``data``, in code units; a
         :class:`~hinerc.errors.CorruptFileError` when the bytes are not such a code."""
 
+    def decode_planes(self, data: bytes, height: int, width: int, k: int) -> np.ndarray:
+        """:meth:`decode` as k×H×W, map by map (a decoder that mixes windows of the maps reads
+        each map's window contiguously); by default a view of :meth:`decode`."""
+        return self.decode(data, height, width, k).reshape(height, width, k).transpose(2, 0, 1)
+
     @abstractmethod
     def check(self, data: bytes, height: int, width: int, k: int) -> None:
         """Check ``data`` declares k maps of H×W, before any decoding (a hostile file must not

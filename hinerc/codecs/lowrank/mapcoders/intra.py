@@ -1065,7 +1065,7 @@ class IntraMapCoder(MapCoder):
 
     # ------------------------------------------------------------------ decode
     def decode(self, data: bytes, height: int, width: int, k: int) -> np.ndarray:
-        return self.decode_maps(data, height, width, k).reshape(-1, k)
+        return np.ascontiguousarray(self.decode_maps(data, height, width, k)).reshape(-1, k)
 
     def check(self, data: bytes, height: int, width: int, k: int) -> None:
         if height < 1 or width < 1:
@@ -1075,15 +1075,19 @@ class IntraMapCoder(MapCoder):
     def decode_maps(self, data: bytes, h: int, w: int, k: int) -> np.ndarray:
         """The H×W×k float64 maps of a codestream; :class:`CorruptFileError` (a ``ValueError``)
         for anything that is not a valid one."""
+        return np.moveaxis(self.decode_planes(data, h, w, k), 0, 2)
+
+    def decode_planes(self, data: bytes, h: int, w: int, k: int) -> np.ndarray:
+        """The interface's ``decode_planes``: k×H×W float64, map by map."""
         if h < 1 or w < 1 or k < 0:
             raise ValueError(f"invalid map size {h}×{w}×{k}")
         stream = self.parse(data, k)
-        out = np.empty((h, w, k))
+        out = np.empty((k, h, w))
         coded = [j for j, r in enumerate(stream.records) if not r.empty]
         refined = [j for j, r in enumerate(stream.records) if r.refined]
         for j, r in enumerate(stream.records):
             if r.empty:
-                out[:, :, j] = r.offset
+                out[j] = r.offset
         if coded:
             hp, wp = padded(h, w)
             n = len(coded) + len(refined)
@@ -1091,8 +1095,8 @@ class IntraMapCoder(MapCoder):
                                         threads=0)
             for i, j in enumerate(coded):
                 r = stream.records[j]
-                out[:, :, j] = r.offset + r.scale * codes[i, :h, :w].astype(np.float64)
+                out[j] = r.offset + r.scale * codes[i, :h, :w].astype(np.float64)
             for i, j in enumerate(refined):
                 r = stream.records[j]
-                out[:, :, j] += r.r_offset + r.r_scale * codes[len(coded) + i, :h, :w]
+                out[j] += r.r_offset + r.r_scale * codes[len(coded) + i, :h, :w]
         return out
