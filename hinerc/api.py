@@ -271,11 +271,43 @@ def decompress(source: PathLike, output: Optional[PathLike] = None, *, format: O
     _check_cube_output(out_path, src, format, force)
     ld = pipeline.read(src)
     hd = ld.file.header
-    cube = pipeline.decode(ld, dev, region(window, bands, hd.height, hd.width, hd.bands))
+    reg = region(window, bands, hd.height, hd.width, hd.bands)
+    if out_path is not None and out_dt is None and _streams(ld, reg, out_path, format):
+        return _decompress_into_npy(ld, dev, reg, out_path)
+    cube = pipeline.decode(ld, dev, reg)
     if out_dt is not None:
         cube = cube.with_data(cube.data.astype(out_dt))
     if out_path is not None:
         write_cube(cube, out_path, format=format, interleave=interleave)
+    return cube
+
+
+def _streams(ld: Any, reg: Any, out_path: Path, format: Optional[str]) -> bool:
+    """Whether a decode is written into its output tile by tile: a tiled file decoded to
+    ``.npy`` whose samples exceed :data:`hinerc.io.mapped.MAP_ABOVE` bytes."""
+    from hinerc.io import _output_format, mapped
+
+    hd = ld.file.header
+    count = hd.bands if reg.bands is None else reg.bands.size
+    size = reg.height * reg.width * count * np.dtype(hd.dtype).itemsize
+    return (len(ld.rects) > 1 and size > mapped.MAP_ABOVE
+            and _output_format(Path(out_path), format) == "npy")
+
+
+def _decompress_into_npy(ld: Any, dev: str, reg: Any, out_path: Path) -> Cube:
+    """Decode a tiled file into a ``.npy`` memory map of the output, tile by tile (the
+    process never holds the decoded scene), written atomically as every output is."""
+    from hinerc.io.kept import warn_lost
+    from hinerc.outputs import atomic_outputs
+
+    hd = ld.file.header
+    count = hd.bands if reg.bands is None else reg.bands.size
+    with atomic_outputs([out_path]) as (tmp,):
+        arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.dtype(hd.dtype),
+                                        shape=(reg.height, reg.width, count))
+        cube = pipeline.decode(ld, dev, reg, out=arr)
+        arr.flush()
+    warn_lost(cube, out_path, "npy")
     return cube
 
 

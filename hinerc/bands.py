@@ -17,6 +17,7 @@ import numpy as np
 
 from hinerc.errors import InputError
 from hinerc.format.header import BAND_CODED, BAND_CONSTANT, BAND_NODATA, BandTable
+from hinerc.io import mapped
 from hinerc.io.cube import Cube
 
 WIDE_TYPES = ("float64", "int32", "uint32", "int64", "uint64")
@@ -37,6 +38,7 @@ class PreparedCube:
     nodata_mask: np.ndarray  # H×W×M bool over bands that are not no-data bands
     coords: np.ndarray  # spectral coordinate of the coded bands
     _target: Optional[np.ndarray] = field(default=None, repr=False)
+    _mapped: Optional[bool] = field(default=None, repr=False)
 
     @property
     def shape(self) -> tuple[int, int, int]:
@@ -70,6 +72,10 @@ class PreparedCube:
             return self._target.reshape(n, -1)[:, sel].astype(np.float64)
         src = self.source
         h, w, c = src.shape
+        if self._mapped is None:
+            self._mapped = mapped.is_mapped(src)
+        if self._mapped:  # a memory-mapped scene: hold only the pixels read now
+            mapped.release(src)
         if src.flags.c_contiguous:
             return self._normalised(src.reshape(-1, c)[sel])
         # a view (a memory-mapped scene of another interleave, a tile of it): never reshaped
@@ -127,7 +133,10 @@ def prepare(cube: Cube) -> PreparedCube:
     hi_all: Optional[np.ndarray] = None
     real = np.zeros(c, np.int64)
     not_finite = 0
+    is_mapped = mapped.is_mapped(data)
     for r0 in range(0, h, rows):
+        if is_mapped:  # a memory-mapped scene: hold only the rows read now
+            mapped.release(data)
         part, bad_part = data[r0:r0 + rows], nd[r0:r0 + rows]
         if data.dtype.kind == "f":
             not_finite += int((~np.isfinite(part) & ~bad_part).sum())
@@ -178,24 +187,30 @@ def prepare(cube: Cube) -> PreparedCube:
 def restore(table: BandTable, decoded: Any, mask: np.ndarray, dtype: str,
             nodata: Optional[float], height: int, width: int,
             bands: Optional[np.ndarray] = None,
-            window: Optional[tuple[int, int, int, int]] = None) -> np.ndarray:
+            window: Optional[tuple[int, int, int, int]] = None,
+            out: Optional[np.ndarray] = None) -> np.ndarray:
     """Build the H×W×C cube in ``dtype`` from decoded coded bands, a few rows at a time;
     with ``bands`` (indices into the C bands) only those, in that order; with ``window``
     (top, left, rows, columns) only that part of the image.
 
     ``decoded``: the coded bands in [0, 1], indexable by their position among the coded bands:
     an N×H×W array, a dict of H×W arrays by position, or an object whose ``block(r0, r1, c0,
-    c1)`` gives one of those for a window (a codec that decodes lazily)."""
+    c1)`` gives one of those for a window (a codec that decodes lazily). ``out``: where to
+    write it (a view of a memory-mapped output, whose pages are given back block by block)."""
     c = table.kinds.size
     sel = np.arange(c) if bands is None else np.asarray(bands, dtype=np.int64)
     top, left, rows, cols = window if window is not None else (0, 0, height, width)
     dt = np.dtype(dtype)
-    out = np.empty((rows, cols, sel.size), dtype=dt)
+    if out is None:
+        out = np.empty((rows, cols, sel.size), dtype=dt)
+    is_mapped = mapped.is_mapped(out)
     step = max(1, _CHUNK_SAMPLES // max(1, cols * max(1, sel.size)))
     for r in range(0, rows, step):
         r0, r1 = top + r, top + min(rows, r + step)
         out[r:r + r1 - r0] = _restore_block(table, _block(decoded, r0, r1, left, left + cols),
                                             mask[r0:r1, left:left + cols], dt, nodata, sel)
+        if is_mapped:
+            mapped.release(out)
     return out
 
 

@@ -190,8 +190,11 @@ def _encode_plain(cube: Cube, codec: Codec, budget_bytes: float, meta: dict,
         acc.add(cube.data, restored, nd)
     else:  # measured a few rows at a time: the decoded cube is never held whole
         step = max(1, _MEASURE_SAMPLES // max(1, w * c))
+        is_mapped = mapped.is_mapped(cube.data)
         for r0 in range(0, h, step):
             rows = min(step, h - r0)
+            if is_mapped:  # a memory-mapped scene: hold only the rows measured now
+                mapped.release(cube.data)
             acc.add(cube.data[r0:r0 + rows],
                     restore(prep.table, model.decoded, prep.nodata_mask, cube.dtype.name,
                             cube.nodata, h, w, window=(r0, 0, rows, w)),
@@ -200,8 +203,11 @@ def _encode_plain(cube: Cube, codec: Codec, budget_bytes: float, meta: dict,
 
 
 def _tile_cube(cube: Cube, rect: tiles.TileRect) -> Cube:
-    return Cube(np.ascontiguousarray(cube.data[rect.window()]),
-                wavelengths_nm=cube.wavelengths_nm, nodata=cube.nodata)
+    """The tile as a cube of its own: a copy, or a view of a memory-mapped scene (read by rows
+    as it is coded; a copy would hold the tile twice while it is made)."""
+    window = cube.data[rect.window()]
+    data = window if mapped.is_mapped(cube.data) else np.ascontiguousarray(window)
+    return Cube(data, wavelengths_nm=cube.wavelengths_nm, nodata=cube.nodata)
 
 
 def _encode_tile(args: tuple, progress: Callable[[Progress], None],
@@ -375,10 +381,11 @@ def read(path: Any) -> Loaded:
 # ----------------------------------------------------------------------------- decoding
 def decode_part(ld: Loaded, index: int, device: str = "cpu",
                 bands: Optional[np.ndarray] = None,
-                window: Optional[tuple[int, int, int, int]] = None) -> np.ndarray:
+                window: Optional[tuple[int, int, int, int]] = None,
+                out: Optional[np.ndarray] = None) -> np.ndarray:
     """The H×W×C samples of plain file ``index`` (the whole cube, or tile ``index``); with
     ``bands``, only those bands (indices, in that order); with ``window`` (top, left, rows,
-    columns, in the plain file), only that part."""
+    columns, in the plain file), only that part; written into ``out`` when given."""
     sub = ld.file.plain()[index]
     part = ld.parts[index]
     hd = sub.header
@@ -390,11 +397,15 @@ def decode_part(ld: Loaded, index: int, device: str = "cpu",
         nodata = ld.file.meta.get("nodata")
         pred = restore(sub.bands, ld.codec.decode(part.content, hd, dev), mask, hd.dtype,
                        nodata, hd.height, hd.width)
-        out = residual.decode_cube(pred, sub.bands, mask, nodata, res)
+        full = residual.decode_cube(pred, sub.bands, mask, nodata, res)
         if window is not None:
             top, left, rows, cols = window
-            out = out[top:top + rows, left:left + cols]
-        return out if bands is None else out[:, :, np.asarray(bands, np.int64)]
+            full = full[top:top + rows, left:left + cols]
+        full = full if bands is None else full[:, :, np.asarray(bands, np.int64)]
+        if out is not None:
+            out[...] = full
+            return out
+        return full
     if bands is None:
         decoded: Any = ld.codec.decode(part.content, hd, dev)
     else:  # only the coded bands asked for, by their position among the coded bands
@@ -407,7 +418,7 @@ def decode_part(ld: Loaded, index: int, device: str = "cpu",
     n_mask = int((sub.bands.kinds != 2).sum())
     mask = decode_mask(sub.mask, (hd.height, hd.width, n_mask))
     return restore(sub.bands, decoded, mask, hd.dtype, ld.file.meta.get("nodata"), hd.height,
-                   hd.width, bands, window)
+                   hd.width, bands, window, out)
 
 
 class _ByPosition:
@@ -420,26 +431,36 @@ class _ByPosition:
         return dict(zip(self.positions, self.some.block(r0, r1, c0, c1)))
 
 
-def decode(ld: Loaded, device: str = "cpu", region: Optional[Region] = None) -> Cube:
+def decode(ld: Loaded, device: str = "cpu", region: Optional[Region] = None,
+           out: Optional[np.ndarray] = None) -> Cube:
     """The cube of a parsed file, in its original dtype and metadata; with ``region``, only
     that window and those bands, decoding only the tiles the window meets (the metadata
-    follows: geotransform at the window's corner, per-band fields of the chosen bands)."""
+    follows: geotransform at the window's corner, per-band fields of the chosen bands).
+    ``out``: the array to decode into (the region's shape and the file's dtype; a memory map
+    of the output file, whose pages are given back tile by tile: a scene larger than memory)."""
     hd = ld.file.header
     if region is None:
         region = Region.whole(hd.height, hd.width)
     bands = region.bands
-    if len(ld.rects) == 1 and region.is_whole(hd.height, hd.width):
+    if out is None and len(ld.rects) == 1 and region.is_whole(hd.height, hd.width):
         data = decode_part(ld, 0, device)  # the common case, without a copy
     else:
         count = hd.bands if bands is None else bands.size
-        data = np.empty((region.height, region.width, count), dtype=hd.dtype)
+        shape = (region.height, region.width, count)
+        if out is not None and (out.shape != shape or out.dtype != np.dtype(hd.dtype)):
+            raise ValueError(f"out must be {shape} {hd.dtype}, got {out.shape} {out.dtype}")
+        data = np.empty(shape, dtype=hd.dtype) if out is None else out
         for i, rect in enumerate(ld.rects):
             where = region.overlap(rect.top, rect.left, rect.height, rect.width)
             if where is not None:
                 rows, cols, t_rows, t_cols = where
-                data[rows, cols] = decode_part(ld, i, device, bands, (
-                    t_rows.start, t_cols.start, t_rows.stop - t_rows.start,
-                    t_cols.stop - t_cols.start))
+                win = (t_rows.start, t_cols.start, t_rows.stop - t_rows.start,
+                       t_cols.stop - t_cols.start)
+                if out is None:
+                    data[rows, cols] = decode_part(ld, i, device, bands, win)
+                else:  # restored straight into the output's pages, given back as written
+                    decode_part(ld, i, device, bands, win, data[rows, cols])
+                    mapped.release(data)
     try:
         whole = Cube.from_metadata(np.zeros((1, 1, hd.bands), hd.dtype), ld.file.meta)
         return whole.part(data, region.top, region.left, bands)

@@ -108,3 +108,34 @@ def test_pixels_of_a_view_are_read_by_rows_and_equal_a_copy():
     for sel in (slice(0, 63), slice(5, 40), slice(10, 11), slice(0, 63, 4),
                 np.array([3, 17, 62, 0])):
         assert np.array_equal(pv.pixels(sel), pc.pixels(sel)), sel
+
+
+def test_a_large_decode_to_npy_is_written_tile_by_tile(tmp_path, monkeypatch):
+    """A tiled file decoded to .npy above MAP_ABOVE goes into a memory map of the output (the
+    process never holds the scene): the same samples as a decode in memory, a window and
+    bands too, with ordinary permissions and nothing left beside it."""
+    import hinerc
+
+    rng = np.random.default_rng(1)
+    cube = (rng.random((70, 50, 3)) @ rng.random((3, 12)) * 1000).astype(np.int16)
+    np.save(tmp_path / "c.npy", cube)
+    hinerc.compress(tmp_path / "c.npy", tmp_path / "c.hnr", bpppb=1.0, tile=32, effort=1)
+    ref = hinerc.decompress(tmp_path / "c.hnr").data
+    monkeypatch.setattr(mapped, "MAP_ABOVE", 0)
+    written: list = []
+    real = np.lib.format.open_memmap
+    monkeypatch.setattr(np.lib.format, "open_memmap",
+                        lambda *a, **k: written.append(a[0]) or real(*a, **k))
+    out = hinerc.decompress(tmp_path / "c.hnr", tmp_path / "o.npy")
+    assert written, "the decode was not written into a memory map"
+    assert np.array_equal(np.load(tmp_path / "o.npy"), ref) and np.array_equal(out.data, ref)
+    assert (tmp_path / "o.npy").stat().st_mode & 0o777 == 0o666 & ~_umask()
+    hinerc.decompress(tmp_path / "c.hnr", tmp_path / "w.npy", window="10,5,40,30", bands="2:6")
+    assert np.array_equal(np.load(tmp_path / "w.npy"), ref[10:50, 5:35, 2:6])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.hnr", "c.npy", "o.npy", "w.npy"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
