@@ -110,3 +110,15 @@ def test_mixed_blocks_equal_the_whole_decode():
     whole = mixed.full()
     assert whole.shape == (n, h, w) and whole.min() >= 0 and whole.max() <= 1
     assert np.array_equal(mixed.block(3, 11, 5, 20), whole[:, 3:11, 5:20])
+
+
+def test_planes_convert_only_the_window_asked_and_equal_the_whole():
+    maps = _maps(h=40, w=36, k=3).astype(np.float64)
+    coder = HevcMapCoder(qps=QPS, jobs=2)
+    data = coder.encode_bytes(maps, 4000)
+    planes = coder.decode_planes(data, 40, 36, 3)
+    whole = np.asarray(planes)
+    assert whole.shape == (3, 40, 36)
+    assert np.array_equal(planes[:, 5:17, 9:30], whole[:, 5:17, 9:30])
+    assert np.array_equal(planes[1], whole[1])
+    assert np.array_equal(coder.decode_maps(data, 40, 36, 3), np.moveaxis(whole, 0, 2))

@@ -1077,26 +1077,57 @@ class IntraMapCoder(MapCoder):
         for anything that is not a valid one."""
         return np.moveaxis(self.decode_planes(data, h, w, k), 0, 2)
 
-    def decode_planes(self, data: bytes, h: int, w: int, k: int) -> np.ndarray:
-        """The interface's ``decode_planes``: k×H×W float64, map by map."""
+    def decode_planes(self, data: bytes, h: int, w: int, k: int) -> "_Planes":
+        """The interface's ``decode_planes``: k×H×W float64, map by map, converted from the
+        decoded codes only where indexed (a window of the maps converts only itself)."""
         if h < 1 or w < 1 or k < 0:
             raise ValueError(f"invalid map size {h}×{w}×{k}")
         stream = self.parse(data, k)
-        out = np.empty((k, h, w))
         coded = [j for j, r in enumerate(stream.records) if not r.empty]
         refined = [j for j, r in enumerate(stream.records) if r.refined]
-        for j, r in enumerate(stream.records):
-            if r.empty:
-                out[j] = r.offset
+        codes = None
         if coded:
             hp, wp = padded(h, w)
             n = len(coded) + len(refined)
             codes = self._decode_stream(self._join(stream.ps, stream.pictures), n, hp, wp,
                                         threads=0)
-            for i, j in enumerate(coded):
-                r = stream.records[j]
-                out[j] = r.offset + r.scale * codes[i, :h, :w].astype(np.float64)
-            for i, j in enumerate(refined):
-                r = stream.records[j]
-                out[j] += r.r_offset + r.r_scale * codes[len(coded) + i, :h, :w]
-        return out
+        return _Planes(stream.records, codes, coded, refined, h, w)
+
+
+class _Planes:
+    """k×H×W float64 maps of a decoded codestream (offset + scale · the picture's codes, plus
+    the refinement picture's), converted where indexed: ``planes[:, rows, columns]``."""
+
+    ndim = 3
+
+    def __init__(self, records: list[MapRecord], codes: Optional[np.ndarray],
+                 coded: list[int], refined: list[int], h: int, w: int):
+        self.records, self.codes, self.h, self.w = records, codes, h, w
+        self.base = {j: i for i, j in enumerate(coded)}
+        self.extra = {j: len(coded) + i for i, j in enumerate(refined)}
+        self.shape = (len(records), h, w)
+
+    def __getitem__(self, key: object) -> np.ndarray:
+        key = key if isinstance(key, tuple) else (key,)
+        key = key + (slice(None),) * (3 - len(key))
+        rows, cols = key[1], key[2]
+        if not isinstance(rows, slice) or not isinstance(cols, slice):
+            return np.asarray(self)[key]
+        r = range(self.h)[rows]
+        c = range(self.w)[cols]
+        out = np.empty((len(self.records), len(r), len(c)))
+        for j, rec in enumerate(self.records):
+            if rec.empty:
+                out[j] = rec.offset
+                continue
+            assert self.codes is not None
+            out[j] = rec.offset + rec.scale * self.codes[self.base[j], :self.h, :self.w][
+                rows, cols].astype(np.float64)
+            if j in self.extra:
+                out[j] += rec.r_offset + rec.r_scale * self.codes[
+                    self.extra[j], :self.h, :self.w][rows, cols]
+        return out[key[0]]
+
+    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+        out = self[:, :, :]
+        return out if dtype is None else out.astype(dtype)
