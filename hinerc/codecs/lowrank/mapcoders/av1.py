@@ -31,7 +31,6 @@ import numpy as np
 from hinerc.codecs.lowrank.mapcoders import intra
 from hinerc.codecs.lowrank.mapcoders.intra import (Codestream, FfmpegError, IntraMapCoder,
                                                    REFINE_MAPS, _run)
-from hinerc.errors import CorruptFileError
 
 MAX_Q = 63
 #: cq-levels measured for every map, fine to coarse: the anchor's fine end (1, 2, 4, 6), then
@@ -135,36 +134,19 @@ def split_temporal_units(stream: bytes, n: int) -> tuple[bytes, list[bytes]]:
 def _encode_stack(frames: np.ndarray, q: int, cpu_used: str) -> tuple[bytes, list[bytes]]:
     """(n, Hp, Wp) uint16 codes -> one all-intra 12-bit AV1 stream at cq-level ``q``, split into
     temporal units."""
-    n, hp, wp = frames.shape
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-f", "rawvideo",
-           "-pix_fmt", "gray12le", "-s", f"{wp}x{hp}", "-r", "1", "-i", "-",
-           "-c:v", "libaom-av1", "-usage", "allintra", "-cpu-used", str(cpu_used),
-           "-tune", "psnr", "-crf", str(int(q)), "-b:v", "0", "-threads", "1", "-row-mt", "0",
-           "-f", "obu", "-"]
-    raw = np.ascontiguousarray(frames, "<u2").tobytes()
-    code, out, err = _run(cmd, raw, timeout=120 + 4e-4 * frames.size,
-                          max_out=4 * len(raw) + (1 << 20))
-    if code != 0:
-        raise FfmpegError(f"ffmpeg/libaom failed at cq-level {q} ({err or f'exit {code}'})")
-    return split_temporal_units(out, n)
+    out = intra.encode_frames(
+        ffmpeg_exe(), ["-c:v", "libaom-av1", "-usage", "allintra", "-cpu-used", str(cpu_used),
+                       "-tune", "psnr", "-crf", str(int(q)), "-b:v", "0", "-threads", "1",
+                       "-row-mt", "0", "-f", "obu"],
+        frames, timeout=120 + 4e-4 * frames.size,
+        failed=f"ffmpeg/libaom failed at cq-level {q}", run=_run)
+    return split_temporal_units(out, frames.shape[0])
 
 
 def _decode_stream(stream: bytes, n: int, hp: int, wp: int, threads: int = 1) -> np.ndarray:
     """A low-overhead OBU stream of ``n`` Hp×Wp 12-bit pictures -> (n, Hp, Wp) uint16 codes."""
-    expect = 2 * n * hp * wp
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-threads", str(threads),
-           "-err_detect", "explode", "-max_pixels", str((hp + 128) * (wp + 128)),
-           "-c:v", "libdav1d", "-f", "obu", "-i", "-",
-           "-frames:v", str(n), "-fps_mode", "passthrough", "-f", "rawvideo",
-           "-pix_fmt", "gray12le", "-"]
-    code, out, err = _run(cmd, stream, timeout=30 + 2e-5 * n * hp * wp + 1e-5 * len(stream),
-                          max_out=expect)
-    if code != 0:
-        raise CorruptFileError(f"AV1 maps do not decode ({err or f'ffmpeg exit {code}'})")
-    if len(out) != expect:
-        raise CorruptFileError(f"AV1 maps decode to {len(out) // 2} samples, expected "
-                               f"{n} pictures of {hp}×{wp}")
-    return np.frombuffer(out, "<u2").reshape(n, hp, wp)
+    return intra.decode_frames(ffmpeg_exe(), ["-c:v", "libdav1d", "-f", "obu"], stream, n, hp, wp,
+                               threads=threads, label="AV1", run=_run)
 
 
 def parse(data: bytes, k: int) -> Codestream:

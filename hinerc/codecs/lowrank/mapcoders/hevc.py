@@ -67,7 +67,6 @@ from hinerc.codecs.lowrank.mapcoders.intra import (  # noqa: F401  (names tests 
     BITS, EMPTY, REFINE_MAPS, REFINED, REWEIGHTS, TOP, VERSION, Codestream, EncodeStats,
     FfmpegError, IntraMapCoder, MapRecord, _codes, _first_line, _MapGrid, _run, _scaling, _uv,
     _uv_len, allocate, lower_hull, padded)
-from hinerc.errors import CorruptFileError
 
 MAX_QP = 51
 #: QPs measured for every map, fine to coarse: the anchor's grid (2 apart at the fine end, where
@@ -176,36 +175,19 @@ def _split_pictures(stream: bytes, n: int) -> tuple[bytes, list[bytes]]:
 
 def _encode_stack(frames: np.ndarray, qp: int, preset: str) -> tuple[bytes, list[bytes]]:
     """(n, Hp, Wp) uint16 codes -> one intra-only 12-bit stream at ``qp``, split in pictures."""
-    n, hp, wp = frames.shape
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-f", "rawvideo",
-           "-pix_fmt", "gray12le", "-s", f"{wp}x{hp}", "-r", "1", "-i", "-",
-           "-c:v", "libx265", "-preset", preset, "-tune", "psnr", "-qp", str(int(qp)),
-           "-x265-params", "keyint=1:info=0:pools=1:frame-threads=1:log-level=error",
-           "-f", "hevc", "-"]
-    raw = np.ascontiguousarray(frames, "<u2").tobytes()
-    code, out, err = _run(cmd, raw, timeout=60 + 1e-4 * frames.size,
-                          max_out=4 * len(raw) + (1 << 20))
-    if code != 0:
-        raise FfmpegError(f"ffmpeg/libx265 failed at QP {qp} ({err or f'exit {code}'})")
-    return _split_pictures(out, n)
+    out = intra.encode_frames(
+        ffmpeg_exe(), ["-c:v", "libx265", "-preset", preset, "-tune", "psnr", "-qp", str(int(qp)),
+                       "-x265-params", "keyint=1:info=0:pools=1:frame-threads=1:log-level=error",
+                       "-f", "hevc"],
+        frames, timeout=60 + 1e-4 * frames.size, failed=f"ffmpeg/libx265 failed at QP {qp}",
+        run=_run)
+    return _split_pictures(out, frames.shape[0])
 
 
 def _decode_stream(stream: bytes, n: int, hp: int, wp: int, threads: int = 1) -> np.ndarray:
     """An Annex-B stream of ``n`` Hp×Wp 12-bit pictures -> (n, Hp, Wp) uint16 codes."""
-    expect = 2 * n * hp * wp
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-threads", str(threads),
-           "-err_detect", "explode", "-max_pixels", str((hp + 128) * (wp + 128)),
-           "-f", "hevc", "-i", "-",
-           "-frames:v", str(n), "-fps_mode", "passthrough", "-f", "rawvideo",
-           "-pix_fmt", "gray12le", "-"]
-    code, out, err = _run(cmd, stream, timeout=30 + 2e-5 * n * hp * wp + 1e-5 * len(stream),
-                          max_out=expect)
-    if code != 0:
-        raise CorruptFileError(f"HEVC maps do not decode ({err or f'ffmpeg exit {code}'})")
-    if len(out) != expect:
-        raise CorruptFileError(f"HEVC maps decode to {len(out) // 2} samples, expected "
-                               f"{n} pictures of {hp}×{wp}")
-    return np.frombuffer(out, "<u2").reshape(n, hp, wp)
+    return intra.decode_frames(ffmpeg_exe(), ["-f", "hevc"], stream, n, hp, wp,
+                               threads=threads, label="HEVC", run=_run)
 
 
 def parse(data: bytes, k: int) -> Codestream:
