@@ -134,22 +134,29 @@ def prepare(cube: Cube) -> PreparedCube:
     real = np.zeros(c, np.int64)
     not_finite = 0
     is_mapped = mapped.is_mapped(data)
+    if data.dtype.kind == "f":
+        top, bottom = np.array(np.inf, data.dtype), np.array(-np.inf, data.dtype)
+    else:
+        info = np.iinfo(data.dtype)
+        top, bottom = np.array(info.max, data.dtype), np.array(info.min, data.dtype)
     for r0 in range(0, h, rows):
         if is_mapped:  # a memory-mapped scene: hold only the rows read now
             mapped.release(data)
-        part, bad_part = data[r0:r0 + rows], nd[r0:r0 + rows]
-        if data.dtype.kind == "f":
-            not_finite += int((~np.isfinite(part) & ~bad_part).sum())
-        if data.dtype.kind == "f":
-            top, bottom = np.array(np.inf, data.dtype), np.array(-np.inf, data.dtype)
+        part = data[r0:r0 + rows]
+        if cube.nodata is None:  # every sample real: no mask to apply
+            if data.dtype.kind == "f":
+                not_finite += int((~np.isfinite(part)).sum())
+            lo, hi = part.min(axis=(0, 1)), part.max(axis=(0, 1))
+            real += part.shape[0] * part.shape[1]
         else:
-            info = np.iinfo(data.dtype)
-            top, bottom = np.array(info.max, data.dtype), np.array(info.min, data.dtype)
-        lo = np.where(bad_part, top, part).min(axis=(0, 1))
-        hi = np.where(bad_part, bottom, part).max(axis=(0, 1))
+            bad_part = nd[r0:r0 + rows]
+            if data.dtype.kind == "f":
+                not_finite += int((~np.isfinite(part) & ~bad_part).sum())
+            lo = np.where(bad_part, top, part).min(axis=(0, 1))
+            hi = np.where(bad_part, bottom, part).max(axis=(0, 1))
+            real += (~bad_part).sum(axis=(0, 1))
         lo_all = lo if lo_all is None else np.minimum(lo_all, lo)
         hi_all = hi if hi_all is None else np.maximum(hi_all, hi)
-        real += (~bad_part).sum(axis=(0, 1))
     if not_finite:
         raise InputError(f"the cube holds {not_finite} NaN or infinite samples "
                          "(declare them as no-data: --nodata nan)")
