@@ -39,7 +39,8 @@ def describe_hnr(path: Any) -> dict[str, Any]:
     plain = f.plain()
     kinds = plain[0].bands.kinds
     fwhm, bad, transform = f.meta.get("fwhm_nm"), f.meta.get("bad_bands"), f.meta.get("transform")
-    model_tags = ("MODL",) + codec.sections
+    model_tags = ("MODL",) + codec.sections + tuple(
+        t for t in codec.optional_sections if any(t in p.section_sizes for p in plain))
     model_sections = {tag: sum(t.section_sizes.get(tag, 0) for t in plain) for tag in model_tags}
     facts = codec.describe(ld.parts, model_sections, f.report)
     d = {

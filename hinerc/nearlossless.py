@@ -57,6 +57,11 @@ def encode(cube: Cube, settings: EncodeSettings,
         # 9.285 bits per sample with HEVC alone in 64 s, 9.288 with both in 88 s)
         settings = replace(settings, codec_options={**settings.codec_options,
                                                     "map_coder": settings.preset().maps})
+    if "pixel_net" in {o.name for o in settings.codec.options}:
+        # the residual needs a predictor every decoder computes to the bit: the pixel network
+        # is float32 arithmetic with a tanh, which two machines may round apart
+        settings = replace(settings, codec_options={**settings.codec_options,
+                                                    "pixel_net": "off"})
     words = bound_words(settings.max_error)
     ceiling_bits = cube.dtype.itemsize * 8
     tried: dict[float, Optional[pipeline.Encoded]] = {}

@@ -142,8 +142,9 @@ def encode(cube: Cube, settings: EncodeSettings,
             parts.append(part)
 
         def assemble() -> bytes:
+            version = max(container.file_version(b) for _, b in blobs)
             return container.to_bytes_tiled(header, meta, tiles.encode_tiles(blobs), report,
-                                            residual)
+                                            version)
 
     quality = acc.result()
     _fill_report(report, quality, t_start, codec, parts)
@@ -173,11 +174,12 @@ def _encode_plain(cube: Cube, codec: Codec, budget_bytes: float, meta: dict,
                     preset, settings.seed, device, time_limit, progress, stage, report)
     model: EncodedModel = codec.encode(job)
     missing = [t for t in codec.sections if t not in model.sections]
-    if missing or set(model.sections) - set(codec.sections):
+    order = codec.sections + codec.optional_sections
+    if missing or set(model.sections) - set(order):
         raise RuntimeError(f"codec {codec.name} wrote sections {list(model.sections)}, "
-                           f"declared {list(codec.sections)}")
+                           f"declared {list(order)}")
     f = HnrFile(header, meta, prep.table, model.model,
-                {t: model.sections[t] for t in codec.sections}, mask, report)
+                {t: model.sections[t] for t in order if t in model.sections}, mask, report)
     acc = QualityAccumulator(c)
     nd = nodata_mask(cube) if cube.nodata is not None else None
     if settings.max_error is not None:

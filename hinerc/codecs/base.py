@@ -146,6 +146,9 @@ class Codec(ABC):
     summary: ClassVar[str]
     #: the codec's sections, in file order (between MODL and MASK)
     sections: ClassVar[tuple[str, ...]]
+    #: sections a file may carry or not (after :attr:`sections`, in this order); the codec
+    #: counts their framing in its own budget
+    optional_sections: ClassVar[tuple[str, ...]] = ()
     #: the sections holding the coded numbers (``info``'s payload bytes)
     payload_sections: ClassVar[tuple[str, ...]]
     #: scenes with more rows or columns are cut into tiles of at most this size

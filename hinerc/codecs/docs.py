@@ -23,8 +23,11 @@ def render() -> str:
     out = ["| `arch` | model | sections of a plain file | default tile |", "|---|---|---|---|"]
     for name in codecs.names():
         c = codecs.get(name)
-        out.append(f"| `{name}` | {c.summary} | `{' '.join(plain_order(c.sections))}` | "
-                   f"{c.default_tile} |")
+        tags = " ".join(plain_order(c.sections))
+        if c.optional_sections:
+            opt = " ".join(f"[{t}]" for t in c.optional_sections)
+            tags = tags.replace(" MASK", f" {opt} MASK")
+        out.append(f"| `{name}` | {c.summary} | `{tags}` | {c.default_tile} |")
     for name in codecs.names():
         c = codecs.get(name)
         out += ["", f"### `arch: {name}`", "", c.documentation().strip()]

@@ -42,6 +42,10 @@ VERSION = (1, 3)  # 1.3: HEVC/AV1 maps (MODL maps); 1.2: packed META; 1.1: the l
 RESIDUAL_VERSION = (1, 4)
 #: the residual section (:mod:`hinerc.format.residual`), between MASK and RPRT when present
 RESIDUAL_TAG = "RESD"
+#: Sections newer than 1.3, and the version a file carrying one is written as (a file is the
+#: highest version any of its sections, or its tiles', needs; without any it stays 1.3, byte
+#: for byte as before). PNET: the low-rank codec's pixel network.
+SECTION_VERSIONS = {RESIDUAL_TAG: RESIDUAL_VERSION, "PNET": (1, 5)}
 #: The sections of a plain file, in order: these, then the model's own (its codec's, see
 #: :mod:`hinerc.codecs`; for instance SPEC MAPS), then :data:`TAIL_SECTIONS`.
 HEAD_SECTIONS = ("HEAD", "META", "BAND", "MODL")
@@ -114,10 +118,15 @@ def to_bytes(f: HnrFile) -> bytes:
         "MASK": f.mask,
         "RPRT": json_bytes(f.report.to_dict() if f.report is not None else {}),
     }
-    if f.residual is None:
-        return _frame(payloads, plain_order(tuple(f.sections)))
-    payloads[RESIDUAL_TAG] = f.residual
-    return _frame(payloads, plain_order(tuple(f.sections), residual=True), RESIDUAL_VERSION)
+    order = plain_order(tuple(f.sections), residual=f.residual is not None)
+    if f.residual is not None:
+        payloads[RESIDUAL_TAG] = f.residual
+    return _frame(payloads, order, version_for(order))
+
+
+def version_for(tags: Any) -> tuple[int, int]:
+    """The version a file whose sections are ``tags`` is written as (:data:`SECTION_VERSIONS`)."""
+    return max([VERSION] + [SECTION_VERSIONS[t] for t in tags if t in SECTION_VERSIONS])
 
 
 def plain_order(model_sections: tuple[str, ...], residual: bool = False) -> tuple[str, ...]:
@@ -129,12 +138,12 @@ def plain_order(model_sections: tuple[str, ...], residual: bool = False) -> tupl
 
 
 def to_bytes_tiled(header: HnrHeader, meta: dict[str, Any], tile_payload: bytes,
-                   report: EncodeReport, residual: bool = False) -> bytes:
+                   report: EncodeReport, version: tuple[int, int] = VERSION) -> bytes:
     """Serialise a tiled file; ``tile_payload`` comes from :func:`hinerc.format.tiles.encode_tiles`
-    (``residual``: its tiles carry RESD, the file is 1.4)."""
+    (``version``: the highest of its tiles', :func:`file_version`)."""
     payloads = {"HEAD": header.to_bytes(), "META": meta_bytes(meta), "TILE": tile_payload,
                 "RPRT": json_bytes(report.to_dict())}
-    return _frame(payloads, TILED_ORDER, RESIDUAL_VERSION if residual else VERSION)
+    return _frame(payloads, TILED_ORDER, version)
 
 
 def _frame(payloads: dict[str, bytes], order: tuple[str, ...],
@@ -291,6 +300,11 @@ def _report(buf: bytes, bands: int) -> Optional[EncodeReport]:
     if report.worst_band is not None and report.worst_band > bands:
         raise CorruptFileError("RPRT: invalid worst_band")
     return report
+
+
+def file_version(buf: bytes) -> tuple[int, int]:
+    """The (major, minor) version a serialised file declares (its preamble unchecked)."""
+    return _version(buf)
 
 
 def _version(buf: bytes) -> tuple[int, int]:

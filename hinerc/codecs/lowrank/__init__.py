@@ -1,11 +1,12 @@
 """The low-rank codec (``--arch lowrank``, the default): k shared maps mixed per band.
 
     model.py       the KLT maps, the embeddings fitted to the decoded maps, the rank search
-    sections.py    MODL, SPEC and MAPS: what a file stores
+    pixelnet.py    the pixel network: a small non-linear decoder after the mix (large files)
+    sections.py    MODL, SPEC, MAPS and PNET: what a file stores
     presets.py     effort levels
     mapcoders/     how the maps become bytes (JPEG 2000, ...), one interface
 
-Numpy and the map coder's library only: no torch.
+Decoding is numpy and the map coder's library only; torch only trains a pixel network.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from hinerc.codecs.base import Codec, CodecOption, EncodedModel, EncodeJob, Parsed
-from hinerc.codecs.lowrank import mapcoders
+from hinerc.codecs.lowrank import mapcoders, pixelnet
 from hinerc.codecs.lowrank import presets
 from hinerc.codecs.lowrank.presets import EFFORTS, Preset
 from hinerc.codecs.lowrank.sections import (LowRankCode, LowRankConfig, pack_embeddings,
@@ -36,7 +37,8 @@ class LowRankCodec(Codec):
     summary = ("band embeddings mixing a few feature maps (the cube's principal components), "
                "the maps coded by a map coder (JPEG 2000, HEVC or AV1)")
     sections = ("SPEC", "MAPS")
-    payload_sections = ("SPEC", "MAPS")
+    optional_sections = ("PNET",)
+    payload_sections = ("SPEC", "MAPS", "PNET")
     default_tile = 1024  # one basis for more pixels is better; a 1000² scene is one tile
     efforts = EFFORTS
     options = (
@@ -45,11 +47,18 @@ class LowRankCodec(Codec):
                     "jpeg2000 (OpenJPEG) [default: from --effort: 1-4 jpeg2000, 5-9 code with "
                     "hevc and with av1 and keep the better file]",
                     choices=tuple(mapcoders.MAP_CODERS)),
+        CodecOption("pixel_net", str, "a small network after the linear mix, trained on the "
+                    "cube (PNET): auto trains one at efforts 5-9 where the file is large enough "
+                    "to carry it (about 1% of it) and keeps it where it measured a gain; off "
+                    "never [default: auto]", choices=("auto", "off")),
     )
     format_doc = """\
-**MODL**: `{"arch": "lowrank", "rank": k, "maps": NAME}`, k a JSON integer, 0 ≤ k ≤ min(255,
-n_coded, H·W); `maps` names the map coder of MAPS (below) and is left out for `"jpeg2000"`
-(which is also what every file of 1.1 and 1.2 holds). The N = n_coded coded bands are
+**MODL**: `{"arch": "lowrank", "rank": k, "maps": NAME, "pnet": true}`, k a JSON integer, 0 ≤
+k ≤ min(255, n_coded, H·W); `maps` names the map coder of MAPS (below) and is left out for
+`"jpeg2000"` (which is also what every file of 1.1 and 1.2 holds); `pnet` (1.5, a JSON `true`,
+only with k ≥ 1) says that a PNET section follows MAPS, and is left out otherwise (a PNET
+section without it, or `pnet` without the section, is a corrupt file). Without PNET the N =
+n_coded coded bands are
 
     y_b(x, y) = float32( clip( Σ_{j<k} E[j, b] · m_j(x, y) + E[k, b], 0, 1 ) )
 
@@ -75,7 +84,34 @@ W[j, b−1]`) in little-endian signed `w`-byte integers. An embedding row is a s
 the differences are small. The encoder chooses `step_j` inversely proportional to the energy of
 map j (every row's quantization error then costs about the same in the cube).
 
-**MAPS**: the k maps of H × W, coded by the map coder MODL names; empty when k = 0."""
+**MAPS**: the k maps of H × W, coded by the map coder MODL names; empty when k = 0.
+
+**PNET** (1.5; only when MODL has `pnet`): the pixel network, a correction added to the mix
+before the clip:
+
+    y_b(x, y) = float32( clip( Σ_{j<k} E[j, b] · m_j(x, y) + E[k, b] + r_b(x, y), 0, 1 ) )
+    u_i = float32(m_i(x, y)) / σ_i                       i < K
+    h_t = gelu( clip( s1_t · Σ_i W1[t, i] · u_i + b1_t, −10⁴, 10⁴ ) )     t < H
+    r_b = s2_b · Σ_t W2[b, t] · h_t + b2_b
+
+in float32 arithmetic (the sums in any order), `gelu(x) = 0.5·x·(1 + tanh(0.7978845608·(x +
+0.044715·x³)))`; `r_b` is added to the float64 mix. Two decoders may differ in the last bits of
+a sample (a file with PNET never carries RESD: the residual needs a predictor computed to the
+bit).
+
+| size | field |
+|---|---|
+| 1 | version, `1` |
+| 1 | activation, `1` (the GELU above) |
+| 1 | K: the maps taken, 1 ≤ K ≤ min(k, 32) |
+| 2 | H: hidden width (u16), 1 ≤ H ≤ 128 |
+| 4·(K + 2H + 2N) | float32: σ (K, each > 0), s1 (H), b1 (H), s2 (N), b2 (N); all finite |
+| H·K | W1, row by row, signed int8 |
+| N·H | W2, row by row, signed int8 (the section ends here) |
+
+The encoder trains the network (one hidden layer, Adam on the squared error of the normalised
+bands, on a sample of the pixels), stores each weight row as int8 with its own scale, and keeps
+the network only where it measured a gain on pixels it did not train on."""
 
     def documentation(self) -> str:
         parts = [self.format_doc, "", "The map coders (MODL `maps`):"]
@@ -88,7 +124,9 @@ map j (every row's quantization error then costs about the same in the cube).
     def preset(self, effort: int, options: Mapping[str, Any]) -> Preset:
         base = self.efforts[effort]
         if options.get("map_coder"):
-            return dataclasses.replace(base, maps=options["map_coder"], also=())
+            base = dataclasses.replace(base, maps=options["map_coder"], also=())
+        if options.get("pixel_net") == "off":
+            base = dataclasses.replace(base, pixel_iters=0)
         return base
 
     # ------------------------------------------------------------------------- encode
@@ -99,11 +137,21 @@ map j (every row's quantization error then costs about the same in the cube).
         prep, h, w, n = job.prep, job.height, job.width, job.n_coded
         coder = mapcoders.get(preset.maps)()
         saturated = False
+        # bytes kept for a pixel network, sized to the budget before the maps take theirs
+        inputs = min(pixelnet.MAX_INPUTS, n, h * w)
+        hidden = (pixelnet.hidden_for(job.budget.room, inputs, n)
+                  if preset.pixel_iters and n else 0)
+        reserve = pixelnet.payload_bytes(inputs, hidden, n) + 12 if hidden else 0
+
+        def room_for(coder: mapcoders.MapCoder) -> float:
+            sizing = LowRankConfig(rank=_SIZING_RANK, maps=coder.name, pnet=bool(hidden))
+            return job.budget.room - len(json_bytes(sizing.to_dict())) - reserve
+
+        net = None
         if n == 0:
             code = model.constant_code(prep.target)
         else:
-            sizing = LowRankConfig(rank=_SIZING_RANK, maps=coder.name).to_dict()
-            room = job.budget.room - len(json_bytes(sizing))
+            room = room_for(coder)
 
             def on_trial(t: Any) -> None:
                 job.progress(Progress(0, 0, note=f"rank {t.rank}: {t.psnr_db:.2f} dB "
@@ -128,8 +176,7 @@ map j (every row's quantization error then costs about the same in the cube).
                     warnings.warn(f"{exc}; the maps are coded with "
                                   f"{_coder_title(mapcoders.FALLBACK)} instead", HinercWarning)
                     coder = mapcoders.get(mapcoders.FALLBACK)()
-                    sizing = LowRankConfig(rank=_SIZING_RANK, maps=coder.name).to_dict()
-                    best = search(coder, job.budget.room - len(json_bytes(sizing)))
+                    best = search(coder, room_for(coder))
             except RateError:
                 need = job.budget.fixed_bytes + model.min_bytes(n)
                 raise RateError(f"{job.budget.bpppb(job.budget.file_bytes):.4g} bpppb is below "
@@ -142,9 +189,8 @@ map j (every row's quantization error then costs about the same in the cube).
                      and rate <= presets.ALSO_MAX_BPPPB else ())
             for name in tries:
                 other = mapcoders.get(name)()
-                sizing = LowRankConfig(rank=_SIZING_RANK, maps=other.name).to_dict()
                 try:
-                    alt = search(other, job.budget.room - len(json_bytes(sizing)))
+                    alt = search(other, room_for(other))
                 except mapcoders.MapCoderUnavailable as exc:
                     warnings.warn(f"{exc}; the maps are coded with {_coder_title(coder.name)} "
                                   "only", HinercWarning)
@@ -155,9 +201,16 @@ map j (every row's quantization error then costs about the same in the cube).
             saturated = best.finest and best.size < (1 - job.budget.tolerance) * room
             if job.report is not None:
                 job.report.extra["rank"] = code.rank
-        cfg = LowRankConfig(rank=code.rank, maps=coder.name)
+            if hidden and code.rank:
+                # as wide as the bytes kept allow, now that the rank (the inputs) is known
+                k_in = min(code.rank, pixelnet.MAX_INPUTS)
+                wide = pixelnet.widest(reserve - 12, k_in, n)
+                net = _train_pixel_net(job, code, coder, wide, preset.pixel_iters)
+        cfg = LowRankConfig(rank=code.rank, maps=coder.name, pnet=net is not None)
         spec = pack_embeddings(code.centres, code.steps, code.weights)
         sections = {"SPEC": spec, "MAPS": code.maps}
+        if net is not None:
+            sections["PNET"] = pixelnet.pack(net)
         # decode exactly what will be written, as decompress will
         job.stage("decoding to measure quality")
         decoded = self.decode(self.parse(cfg.to_dict(), sections, _header(h, w, n)),
@@ -180,7 +233,14 @@ map j (every row's quantization error then costs about the same in the cube).
                 raise CorruptFileError("MAPS section holds data for a rank-0 model")
         else:
             coder.check(maps, header.height, header.width, cfg.rank)
-        return cfg, LowRankCode(cfg.rank, centres, steps, weights, maps), coder
+        net = None
+        if cfg.pnet:
+            if "PNET" not in sections:
+                raise CorruptFileError("missing section PNET")
+            net = pixelnet.unpack(sections["PNET"], cfg.rank, header.n_coded)
+        elif "PNET" in sections:
+            raise CorruptFileError("a PNET section the model does not declare")
+        return cfg, LowRankCode(cfg.rank, centres, steps, weights, maps, net), coder
 
     def decode(self, content: Any, header: HnrHeader, device: str) -> Any:
         """The coded bands, mixed from the maps only where they are restored (a window of a
@@ -210,7 +270,45 @@ map j (every row's quantization error then costs about the same in the cube).
         summary = (f"lowrank, {first}{cfg.rank} feature maps ({_coder_title(coder.name)}, "
                    f"{sizes.get('MAPS', 0):,} bytes{over}) mixed by per-band embeddings "
                    f"({values:,} values, {sizes.get('SPEC', 0):,} bytes{over})")
-        return {"summary": summary, "rank": cfg.rank, "map_coder": coder.name}
+        nets = [p.content[1].net for p in parts if p.content[1].net is not None]
+        if nets:
+            hidden = nets[0].w1.shape[0]
+            summary += (f", then a pixel network ({nets[0].inputs} maps → {hidden} → bands, "
+                        f"{sizes.get('PNET', 0):,} bytes{' in ' + str(len(nets)) + ' tiles' if tiles > 1 else ''})")
+        return {"summary": summary, "rank": cfg.rank, "map_coder": coder.name,
+                "pixel_net": bool(nets)}
+
+
+def _train_pixel_net(job: EncodeJob, code: LowRankCode, coder: mapcoders.MapCoder, hidden: int,
+                     iters: int) -> "Optional[pixelnet.PixelNet]":
+    """A pixel network for ``code``'s decoded maps, trained on a sample of the cube's pixels;
+    ``None`` where it gains less than :data:`pixelnet.MIN_GAIN_DB` on the pixels held out."""
+    from hinerc.codecs.lowrank.model import _CODE_MID
+
+    prep, h, w = job.prep, job.height, job.width
+    job.stage("training the pixel network")
+    sel = pixelnet.sample(h, w, prep.valid, job.seed)
+    planes = coder.decode_planes(code.maps, h, w, code.rank)
+    rows = sel // w
+    maps = np.empty((code.rank, sel.size))
+    step = max(1, (1 << 22) // max(1, w * code.rank))
+    for r0 in range(0, h, step):
+        lo, hi = np.searchsorted(rows, [r0, r0 + step])
+        if hi > lo:
+            block = planes[:, r0:r0 + step, :]
+            maps[:, lo:hi] = block[:, rows[lo:hi] - r0, sel[lo:hi] % w]
+    maps = ((maps - code.centres.astype(np.float64)[:, None]) / _CODE_MID).astype(np.float32)
+    emb = code.embeddings().astype(np.float32)
+    linear = emb[:-1].T @ maps + emb[-1][:, None]
+
+    def tick(done: int, total: int) -> None:
+        job.progress(Progress(done, total, "pixel network"))
+
+    target = prep.pixels(sel).astype(np.float32)
+    net, gain = pixelnet.train(maps, linear, target, hidden, iters, job.seed, tick=tick)
+    if job.report is not None:
+        job.report.extra["pixel_net_gain_db"] = round(gain, 3)
+    return net if gain >= pixelnet.MIN_GAIN_DB else None
 
 
 def _coder_title(name: str) -> str:

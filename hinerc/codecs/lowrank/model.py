@@ -39,6 +39,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from hinerc.codecs.lowrank.mapcoders import Importance, MapCode, MapCoder
+from hinerc.codecs.lowrank.pixelnet import PixelNet
 from hinerc.codecs.lowrank.sections import LowRankCode, pack_embeddings
 from hinerc.errors import RateError
 from hinerc.metrics import mean_psnr_normalised
@@ -77,14 +78,18 @@ def decode_maps(coder: MapCoder, blob: bytes, height: int, width: int, centres: 
 class Mixed:
     """The bands a low-rank code decodes to (N×H×W float32 in [0, 1]), mixed from the decoded
     maps only where asked: :meth:`block` mixes a window of rows and columns (what decoding by
-    windows and restoring a few rows at a time need), :meth:`full` the whole."""
+    windows and restoring a few rows at a time need), :meth:`full` the whole. ``net``: the
+    pixel network's correction is added before the clip (``coded``: the bands of ``emb``
+    among the network's N outputs)."""
 
     def __init__(self, maps: Optional[np.ndarray], emb: np.ndarray, height: int, width: int,
-                 centres: Optional[np.ndarray] = None):
+                 centres: Optional[np.ndarray] = None, net: Optional[PixelNet] = None,
+                 coded: Optional[np.ndarray] = None):
         self.maps = maps  # k×H×W float64, code units, map by map (None for rank 0)
         self.centres = (np.zeros(0) if centres is None else centres).astype(np.float64)
         self.emb = emb  # (k+1) × N
         self.shape = (emb.shape[1], height, width)
+        self.net, self.coded = net, coded
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> np.ndarray:
         """N × (r1−r0) × (c1−c0) float32."""
@@ -99,6 +104,8 @@ class Mixed:
             px = (self.maps[:, r0:r1, c0:c1].reshape(k, rows * cols)
                   - self.centres[:, None]) / _CODE_MID
             flat = self.emb[:-1].T @ px + self.emb[-1][:, None]  # bands × pixels
+            if self.net is not None:
+                flat += self.net.correction(px, self.coded)
             return np.clip(flat, 0.0, 1.0).astype(np.float32).reshape(n, rows, cols)
         out = np.clip(flat, 0.0, 1.0).astype(np.float32)
         return np.ascontiguousarray(out.T).reshape(n, rows, cols)
@@ -126,7 +133,7 @@ def mixed(code: LowRankCode, coder: MapCoder, height: int, width: int,
     maps = None
     if code.rank:
         maps = coder.decode_planes(code.maps, height, width, code.rank)
-    return Mixed(maps, emb, height, width, code.centres)
+    return Mixed(maps, emb, height, width, code.centres, code.net, coded)
 
 
 def reconstruct(code: LowRankCode, coder: MapCoder, height: int, width: int, n_coded: int,

@@ -18,6 +18,8 @@ count no embedding row in the allocation (measured at 9: −0.12 to +0.28 dB fro
 benchmark cubes: the allocation at 5 already finds about the rank a search would).
 ``--map-coder hevc`` or ``av1`` codes with that coder only; with ``--map-coder jpeg2000``, 5 fits
 the maps to the last byte from the rate's usual rank and 6–9 look further past the best rank.
+5–9 train a pixel network after the mix where the file is large enough to carry one
+(:mod:`~hinerc.codecs.lowrank.pixelnet`; 3000 to 8000 steps, ``Preset.pixel_iters``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class Preset:
     #: map coders coded as well (after ``maps``, at the same budget): the file keeps the one of
     #: highest measured quality (``--map-coder`` codes with one coder only)
     also: tuple[str, ...] = ()
+    #: training steps of the pixel network (:mod:`~hinerc.codecs.lowrank.pixelnet`; 0: none),
+    #: tried where the file is large enough for one (``--pixel-net off``: never)
+    pixel_iters: int = 0
 
 
 #: ``also`` is tried only on a cube of at most this many coded bands. Where the bands are few,
@@ -62,11 +67,11 @@ EFFORTS: dict[int, Preset] = {
     2: Preset(Search(RANKS, patience=1, max_ranks=3, window=0.98, **_QUICK)),
     3: Preset(Search(RANKS, patience=1, **_QUICK)),
     4: Preset(Search(RANKS, patience=2, **_QUICK)),
-    5: Preset(Search(RANKS, patience=2, allocate=True), "hevc", _BOTH),
-    6: Preset(Search(RANKS, patience=3, allocate=True), "hevc", _BOTH),
-    7: Preset(Search(RANKS, (0.0005, 0.001), patience=3, allocate=True), "hevc", _BOTH),
+    5: Preset(Search(RANKS, patience=2, allocate=True), "hevc", _BOTH, 3000),
+    6: Preset(Search(RANKS, patience=3, allocate=True), "hevc", _BOTH, 4000),
+    7: Preset(Search(RANKS, (0.0005, 0.001), patience=3, allocate=True), "hevc", _BOTH, 6000),
     8: Preset(Search(RANKS, (0.0005, 0.001), patience=4, allocate=True, row_cost=0.0), "hevc",
-              _BOTH),
+              _BOTH, 6000),
     9: Preset(Search(RANKS, (0.0005, 0.001, 0.002), patience=4, allocate=True, row_cost=0.0),
-              "hevc", _BOTH),
+              "hevc", _BOTH, 8000),
 }

@@ -7,6 +7,8 @@
   each row replaced by its differences along the bands (first value kept), as little-endian
   signed *w*-byte ints.
 * MAPS: the map coder's codestream of k maps of H×W; empty when k = 0.
+* PNET (when MODL has ``"pnet": true``): the pixel network after the mix
+  (:mod:`hinerc.codecs.lowrank.pixelnet`).
 
 The codec that fills them is :mod:`hinerc.codecs.lowrank`; ``docs/format.md`` has the layout.
 """
@@ -16,9 +18,11 @@ from __future__ import annotations
 import lzma
 import struct
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
+
+from hinerc.codecs.lowrank.pixelnet import PixelNet
 
 from hinerc.errors import CorruptFileError
 
@@ -31,11 +35,13 @@ DEFAULT_MAPS = "jpeg2000"
 
 @dataclass
 class LowRankConfig:
-    """The MODL record: ``rank`` maps, coded by the map coder ``maps``."""
+    """The MODL record: ``rank`` maps, coded by the map coder ``maps``; ``pnet``: a pixel
+    network (PNET) corrects the mix."""
 
     rank: int = 0
     maps: str = "jpeg2000"  # DEFAULT_MAPS
     arch: str = "lowrank"
+    pnet: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The record; ``maps`` is left out for JPEG 2000, the map coder of every file before
@@ -43,6 +49,8 @@ class LowRankConfig:
         d: dict[str, Any] = {"arch": self.arch, "rank": self.rank}
         if self.maps != DEFAULT_MAPS:
             d["maps"] = self.maps
+        if self.pnet:
+            d["pnet"] = True
         return d
 
     def stored_values(self, n_coded: int) -> int:
@@ -53,14 +61,16 @@ class LowRankConfig:
     def from_dict(cls, d: dict[str, Any], n_coded: int, height: int, width: int
                   ) -> "LowRankConfig":
         """A MODL record read from a file; any inconsistency is a corrupt file."""
-        rank, maps = d.get("rank"), d.get("maps", DEFAULT_MAPS)
+        rank, maps, pnet = d.get("rank"), d.get("maps", DEFAULT_MAPS), d.get("pnet", False)
         if d.get("arch") != "lowrank" or not (isinstance(rank, int) and not isinstance(rank, bool)):
             raise CorruptFileError("invalid model configuration")
         if not 0 <= rank <= min(255, n_coded, height * width):
             raise CorruptFileError("invalid model configuration (rank)")
         if not isinstance(maps, str):
             raise CorruptFileError("invalid model configuration (maps)")
-        return cls(rank, maps)
+        if not isinstance(pnet, bool) or pnet and rank == 0:
+            raise CorruptFileError("invalid model configuration (pnet)")
+        return cls(rank, maps, pnet=pnet)
 
 
 @dataclass
@@ -72,6 +82,7 @@ class LowRankCode:
     steps: np.ndarray  # (k+1,) float32: dequantization step of each embedding row
     weights: np.ndarray  # (k+1, N) int64: quantized embeddings; row k is the offset
     maps: bytes  # the map coder's codestream of k maps H×W (empty when k = 0)
+    net: Optional[PixelNet] = None  # the pixel network after the mix (PNET)
 
     def embeddings(self) -> np.ndarray:
         """The (k+1)×N float64 embedding matrix the decoder multiplies by."""
