@@ -163,8 +163,11 @@ def with_net(tmp_path_factory):
     mp.setattr(pixelnet, "MAX_SHARE", 0.5)
     d = tmp_path_factory.mktemp("pnet")
     data = _cube()
+    events = []
     try:
-        on = hinerc.compress(Cube(data), d / "on.hnr", bpppb=0.3, effort=5)
+        on = hinerc.compress(Cube(data), d / "on.hnr", bpppb=0.3, effort=5,
+                             progress=events.append)
+        on.events = [e for e in events if e.total]
         off = hinerc.compress(Cube(data), d / "off.hnr", bpppb=0.3, effort=5, pixel_net="off")
     finally:
         mp.undo()
@@ -264,3 +267,12 @@ def test_the_model_json_keeps_pnet_out_unless_true():
     with pytest.raises(CorruptFileError):
         LowRankConfig.from_dict({"arch": "lowrank", "rank": 0, "pnet": True}, 5, 4, 4)
     assert json.loads(zlib.decompress(container.json_bytes({"a": 1}))) == {"a": 1}
+
+
+def test_one_progress_bar_runs_through_search_and_training(with_net):
+    data, d, on, off = with_net
+    net = [e.fraction for e in on.events if e.label == "pixel network"]
+    search = [e.fraction for e in on.events if e.label != "pixel network"]
+    assert net and search and max(search) <= net[0] <= net[-1] == 1.0
+    assert all(b >= a for a, b in zip(net, net[1:]))
+    assert on.events[-1].label == "pixel network"
