@@ -26,6 +26,7 @@ from hinerc.codecs.lowrank.sections import (LowRankCode, LowRankConfig, pack_emb
 from hinerc.errors import CorruptFileError, HinercWarning, RateError
 from hinerc.format.container import json_bytes
 from hinerc.format.header import EncodeReport, HnrHeader
+from hinerc.io import mapped
 from hinerc.progress import Progress
 
 #: The MODL payload is sized for the largest rank before the search (the rank is not known).
@@ -310,6 +311,7 @@ def _train_pixel_net(job: EncodeJob, code: LowRankCode, coder: mapcoders.MapCode
         job.progress(Progress(1 - NET_SHARE + NET_SHARE * done / total, 1.0, "pixel network"))
 
     target = prep.pixels(sel).astype(np.float32)
+    mapped.release(prep.source)  # a memory-mapped scene: the rows just read go back
     net, gain = pixelnet.train(maps, linear, target, hidden, iters, job.seed, tick=tick)
     if job.report is not None:
         job.report.extra["pixel_net_gain_db"] = round(gain, 3)

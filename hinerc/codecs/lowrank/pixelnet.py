@@ -173,12 +173,18 @@ def unpack(buf: bytes, rank: int, n_coded: int) -> PixelNet:
 
 # ----------------------------------------------------------------------------- training
 def sample(height: int, width: int, valid: Optional[np.ndarray], seed: int) -> np.ndarray:
-    """Sorted flat indices of up to 9/8 · :data:`TRAIN_PIXELS` pixels, every band real."""
+    """Sorted flat indices of up to 9/8 · :data:`TRAIN_PIXELS` pixels, every band real: every
+    pixel of rows drawn at random (a memory-mapped scene is read only in those rows: pixels
+    drawn anywhere would bring most of its pages in), then pixels drawn among them."""
     rng = np.random.default_rng(seed)
-    pixels = height * width
-    ok = np.arange(pixels) if valid is None else np.flatnonzero(valid.all(axis=0).ravel())
-    n = min(ok.size, TRAIN_PIXELS + TRAIN_PIXELS // 8)
-    return np.sort(rng.choice(ok, n, replace=False)) if n < ok.size else ok
+    want = TRAIN_PIXELS + TRAIN_PIXELS // 8
+    rows = np.arange(height)
+    if height * width > 4 * want:  # four times the pixels needed, in whole rows
+        rows = np.sort(rng.choice(height, min(height, -(-4 * want // width)), replace=False))
+    idx = (rows[:, None] * width + np.arange(width)).ravel()
+    if valid is not None:
+        idx = idx[valid.all(axis=0).ravel()[idx]]
+    return np.sort(rng.choice(idx, want, replace=False)) if want < idx.size else idx
 
 
 def train(maps: np.ndarray, linear: np.ndarray, target: np.ndarray, hidden: int, iters: int,
