@@ -98,10 +98,10 @@ before the clip:
     h_t = gelu( clip( s1_t · Σ_i W1[t, i] · u_i + b1_t, −10⁴, 10⁴ ) )     t < H
     r_b = s2_b · Σ_t W2[b, t] · h_t + b2_b
 
-in float32 arithmetic (the sums in any order), `gelu(x) = 0.5·x·(1 + tanh(0.7978845608·(x +
-0.044715·x³)))`; `r_b` is added to the float64 mix. Two decoders may differ in the last bits of
-a sample (a file with PNET never carries RESD: the residual needs a predictor computed to the
-bit).
+in float64 arithmetic (the sums in any order), `gelu(x) = 0.5·x·(1 + tanh(0.7978845608·(x +
+0.044715·x³)))`, `m_i` rounded to float32 first (the encoder trains on those); `r_b` is added
+to the float64 mix. Two decoders may differ in the last bits of a sample (a file with PNET never
+carries RESD: the residual needs a predictor computed to the bit).
 
 | size | field |
 |---|---|
@@ -279,8 +279,9 @@ the network only where it measured a gain on pixels it did not train on."""
         nets = [p.content[1].net for p in parts if p.content[1].net is not None]
         if nets:
             hidden = nets[0].w1.shape[0]
+            where = f" in {len(nets)} tiles" if tiles > 1 else ""
             summary += (f", then a pixel network ({nets[0].inputs} maps → {hidden} → bands, "
-                        f"{sizes.get('PNET', 0):,} bytes{' in ' + str(len(nets)) + ' tiles' if tiles > 1 else ''})")
+                        f"{sizes.get('PNET', 0):,} bytes{where})")
         return {"summary": summary, "rank": cfg.rank, "map_coder": coder.name,
                 "pixel_net": bool(nets)}
 
@@ -304,15 +305,21 @@ def _train_pixel_net(job: EncodeJob, code: LowRankCode, coder: mapcoders.MapCode
             block = planes[:, r0:r0 + step, :]
             maps[:, lo:hi] = block[:, rows[lo:hi] - r0, sel[lo:hi] % w]
     maps = ((maps - code.centres.astype(np.float64)[:, None]) / _CODE_MID).astype(np.float32)
-    emb = code.embeddings().astype(np.float32)
-    linear = emb[:-1].T @ maps + emb[-1][:, None]
+    emb = code.embeddings()
+    # what the mix misses, pixel-major, read a few thousand pixels at a time (a mapped scene's
+    # pages go back at each read): the bands are never held in float64 nor twice
+    miss = np.empty((sel.size, job.n_coded), np.float32)
+    for a in range(0, sel.size, 8192):
+        b = min(sel.size, a + 8192)
+        miss[a:b] = (prep.pixels(sel[a:b]) - emb[:-1].T @ maps[:, a:b] - emb[-1][:, None]).T
+    mapped.release(prep.source)
+    held = pixelnet.held_out(sel.size)
+    linear_held = emb[:-1].T @ maps[:, held] + emb[-1][:, None]
 
     def tick(done: int, total: int) -> None:
         job.progress(Progress(1 - NET_SHARE + NET_SHARE * done / total, 1.0, "pixel network"))
 
-    target = prep.pixels(sel).astype(np.float32)
-    mapped.release(prep.source)  # a memory-mapped scene: the rows just read go back
-    net, gain = pixelnet.train(maps, linear, target, hidden, iters, job.seed, tick=tick)
+    net, gain = pixelnet.train(maps, miss, linear_held, hidden, iters, job.seed, tick=tick)
     if job.report is not None:
         job.report.extra["pixel_net_gain_db"] = round(gain, 3)
     return net if gain >= pixelnet.MIN_GAIN_DB else None

@@ -9,15 +9,15 @@ bpppb (``benchmarks/results/pixelnet.md``) for 15–30 KB of weights. The weight
 cost, so the network pays on large files only: :func:`hidden_for` sizes it to a share of the
 budget, and the encoder keeps it only where it measured a gain.
 
-Decoding (``docs/format.md``, §PNET), per pixel, in float32::
+Decoding (``docs/format.md``, §PNET), per pixel, in float64 (as the mix)::
 
     u = m[:K] / sigma                       (K ≤ k maps, centred and scaled as the mix has them)
     h = gelu(clip(s1 * (W1 @ u) + b1, ±1e4))  (W1: H×K int8, one scale per row)
     y = clip(linear_mix + s2 * (W2 @ h) + b2, 0, 1)   (W2: N×H int8)
 
-with ``gelu(x) = 0.5·x·(1 + tanh(0.7978845608·(x + 0.044715·x³)))``. Float32 arithmetic: two
-decoders may differ in the last bits (the near-lossless modes, which need an exact predictor,
-never use a pixel network). Training needs torch (imported only when a network is trained);
+with ``gelu(x) = 0.5·x·(1 + tanh(0.7978845608·(x + 0.044715·x³)))``. Two decoders may still
+differ in the last bits (a BLAS's order of summation, a libm's tanh): the near-lossless modes,
+which need a predictor computed to the bit, never use a pixel network. Training needs torch (imported only when a network is trained);
 decoding is numpy.
 """
 
@@ -55,8 +55,8 @@ TRAIN_PIXELS = 1 << 16
 BATCH = 512
 _HEAD = struct.Struct("<BBBH")  # version, activation, K inputs, H hidden
 #: The hidden layer's input is clipped to ±CLIP (a trained network's stays within ±20).
-CLIP = np.float32(1e4)
-_C = np.float32(0.7978845608028654)
+CLIP = 1e4
+_C = 0.7978845608028654
 
 
 @dataclass
@@ -76,10 +76,14 @@ class PixelNet:
         return int(self.sigma.size)
 
     def correction(self, maps: np.ndarray, coded: Optional[np.ndarray] = None) -> np.ndarray:
-        """(bands × pixels) float32 to add to the linear mix, from the k × pixels maps
-        (centred and scaled as the mix takes them); ``coded``: only those of the N bands."""
-        u = maps[: self.inputs].astype(np.float32) / self.sigma[:, None]
-        h = self.w1.astype(np.float32) @ u
+        """(bands × pixels) float64 to add to the linear mix, from the k × pixels maps
+        (centred and scaled as the mix takes them); ``coded``: only those of the N bands.
+
+        Float64, as the mix: a window and the whole, whose products a BLAS sums in other
+        orders, then round to the same float32 samples (in float32 they did not: the AVIRIS-NG
+        strip's windows differed from its full decode in the last bit)."""
+        u = maps[: self.inputs].astype(np.float32).astype(np.float64) / self.sigma[:, None]
+        h = self.w1.astype(np.float64) @ u
         with np.errstate(over="ignore", invalid="ignore"):
             h *= self.s1[:, None]
             h += self.b1[:, None]
@@ -88,7 +92,7 @@ class PixelNet:
         w2, s2, b2 = self.w2, self.s2, self.b2
         if coded is not None:
             w2, s2, b2 = w2[coded], s2[coded], b2[coded]
-        y = w2.astype(np.float32) @ h
+        y = w2.astype(np.float64) @ h
         with np.errstate(over="ignore", invalid="ignore"):
             y *= s2[:, None]
             y += b2[:, None]
@@ -96,16 +100,16 @@ class PixelNet:
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    """GELU, tanh form, float32, in place where it can."""
+    """GELU, tanh form, in place where it can."""
     t = x * x
-    t *= np.float32(0.044715)
-    t += np.float32(1.0)
+    t *= 0.044715
+    t += 1.0
     t *= x
     t *= _C
     np.tanh(t, out=t)
-    t += np.float32(1.0)
+    t += 1.0
     t *= x
-    t *= np.float32(0.5)
+    t *= 0.5
     return t
 
 
@@ -187,26 +191,31 @@ def sample(height: int, width: int, valid: Optional[np.ndarray], seed: int) -> n
     return np.sort(rng.choice(idx, want, replace=False)) if want < idx.size else idx
 
 
-def train(maps: np.ndarray, linear: np.ndarray, target: np.ndarray, hidden: int, iters: int,
+def held_out(pixels: int) -> np.ndarray:
+    """The pixels (of a :func:`sample`) the gain is measured on: every ninth."""
+    return np.arange(pixels) % 9 == 8
+
+
+def train(maps: np.ndarray, miss: np.ndarray, linear_held: np.ndarray, hidden: int, iters: int,
           seed: int, device: str = "cpu",
-          tick: Optional[Callable[[int, int], None]] = None) -> tuple[Optional[PixelNet], float]:
-    """Fit a network to ``target − linear`` (both N × P, the linear mix unclipped) from ``maps``
-    (k × P), on 8 of every 9 pixels; return it quantized, with its gain in mean band PSNR (dB)
-    measured on the ninth pixels after quantization (``None`` and the gain when nothing fits).
-    """
+          tick: Optional[Callable[[int, int], None]] = None) -> tuple[PixelNet, float]:
+    """Fit a network to what the mix misses, ``miss`` (P × N float32, pixel-major: the
+    normalised bands minus the unclipped linear mix), from ``maps`` (k × P float32), on the
+    pixels not :func:`held_out`; return it quantized, with its gain in mean band PSNR (dB)
+    measured after quantization on the held-out pixels (``linear_held``: their mix, N × Ph)."""
     import torch
 
     k = min(maps.shape[0], MAX_INPUTS)
-    n = target.shape[0]
+    n = miss.shape[1]
     torch.manual_seed(seed)
     dev = torch.device(device)
     sigma = np.maximum(maps[:k].std(axis=1), 1e-6).astype(np.float32)
-    # pixel-major and contiguous: a batch is a gather of rows
+    # pixel-major and contiguous: a batch is a gather of rows (``miss`` is not copied on a CPU)
     u = torch.from_numpy(np.ascontiguousarray((maps[:k] / sigma[:, None]).T, np.float32))
-    miss = torch.from_numpy(np.ascontiguousarray((target - linear).T, np.float32))
-    u, miss = u.to(dev), miss.to(dev)
-    held = torch.arange(u.shape[0], device=dev) % 9 == 8
-    train_idx = torch.nonzero(~held).squeeze(1)
+    miss_t = torch.from_numpy(np.ascontiguousarray(miss, np.float32))
+    u, miss_t = u.to(dev), miss_t.to(dev)
+    held = held_out(u.shape[0])
+    train_idx = torch.from_numpy(np.flatnonzero(~held)).to(dev)
     net = torch.nn.Sequential(torch.nn.Linear(k, hidden), torch.nn.GELU(approximate="tanh"),
                               torch.nn.Linear(hidden, n)).to(dev)
     torch.nn.init.zeros_(net[2].weight)
@@ -217,7 +226,7 @@ def train(maps: np.ndarray, linear: np.ndarray, target: np.ndarray, hidden: int,
     for i in range(iters):
         idx = train_idx[torch.randint(0, train_idx.numel(), (BATCH,), device=dev,
                                       generator=gen)]
-        loss = ((net(u[idx]) - miss[idx]) ** 2).mean()
+        loss = ((net(u[idx]) - miss_t[idx]) ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -228,9 +237,9 @@ def train(maps: np.ndarray, linear: np.ndarray, target: np.ndarray, hidden: int,
     w2, s2 = _int8(net[2].weight.detach().cpu().numpy())
     pn = PixelNet(sigma, w1, s1, net[0].bias.detach().cpu().numpy().astype(np.float32),
                   w2, s2, net[2].bias.detach().cpu().numpy().astype(np.float32))
-    h = held.cpu().numpy()
-    before = _mean_psnr(np.clip(linear[:, h], 0, 1), target[:, h])
-    after = _mean_psnr(np.clip(linear[:, h] + pn.correction(maps[:, h]), 0, 1), target[:, h])
+    target = linear_held + miss[held].T
+    before = _mean_psnr(np.clip(linear_held, 0, 1), target)
+    after = _mean_psnr(np.clip(linear_held + pn.correction(maps[:, held]), 0, 1), target)
     return pn, after - before
 
 
