@@ -4,9 +4,10 @@ Why: the linear mix ``Σ_j E[j, b]·m_j + E[k, b]`` cannot give back what the fi
 components leave out, and on the airborne cubes that truncation is most of the error (60–84% of
 the squared error on Jasper Ridge at 0.1–1 bpppb). Much of it is a non-linear function of the
 maps a pixel already has: a one-hidden-layer MLP from a pixel's first maps to a correction of
-all its bands, trained on the cube at encode time, gains 0.4–0.7 dB on a 1000² scene at 0.2
-bpppb (``benchmarks/results/pixelnet.md``) for 15–30 KB of weights. The weights are a fixed
-cost, so the network pays on large files only: :func:`hidden_for` sizes it to a share of the
+all its bands, trained on the cube at encode time, gains +0.67 dB on a 1000² scene at 0.2 bpppb
+for 32 KB of weights, +0.33 dB at 500² for 9 KB (``benchmarks/results/pixelnet.md``); on cubes
+of 100² pixels it costs more than it gains. The weights are a fixed cost, so the network pays
+on large files only: :func:`hidden_for` sizes it to a share of the
 budget, and the encoder keeps it only where it measured a gain.
 
 Decoding (``docs/format.md``, §PNET), per pixel, in float64 (as the mix)::
@@ -47,11 +48,11 @@ MAX_SHARE = 0.01
 MIN_BANDS = 64
 #: A trained network is kept only if it gains at least this much on held-out pixels (dB).
 MIN_GAIN_DB = 0.02
-#: Pixels drawn to train on (and an eighth more to check the gain on): 2^17 gained 0.02 dB more
-#: on the 1000² scene, for twice the memory.
+#: Pixels drawn to train on (and an eighth more to check the gain on): 2^17 gained about the same
+#: on the 1000² scene in an exploration (0.01 dB), for twice the memory.
 TRAIN_PIXELS = 1 << 16
-#: Small batches, many steps: at the same time, 512 × 4000 steps gained +0.76 dB on the 1000²
-#: scene where 4096 × 1000 gained +0.54 (benchmarks/results/pixelnet.md).
+#: Small batches, many steps: 512 × 3000 steps (effort 5) gain +0.67 dB on the 1000² scene where
+#: 4096 × 1000 gained +0.50 in more time (``benchmarks/pixelnet.py --ablation``, pixelnet.md).
 BATCH = 512
 _HEAD = struct.Struct("<BBBH")  # version, activation, K inputs, H hidden
 #: The hidden layer's input is clipped to ±CLIP (a trained network's stays within ±20).
