@@ -281,3 +281,17 @@ def test_one_progress_bar_runs_through_search_and_training(with_net):
     assert net and search and max(search) <= net[0] <= net[-1] == 1.0
     assert all(b >= a for a, b in zip(net, net[1:]))
     assert on.events[-1].label == "pixel network"
+
+
+def test_no_network_where_no_pixel_has_every_band(tmp_path, monkeypatch):
+    """Every pixel misses one band or another (a no-data value): no sample, no network, a file
+    all the same."""
+    monkeypatch.setattr(pixelnet, "MAX_SHARE", 0.5)
+    data = _cube(40, 40, 70)
+    data[:, :, 3][::2] = -9999
+    data[:, :, 5][1::2] = -9999
+    hinerc.compress(Cube(data, nodata=-9999), tmp_path / "n.hnr", bpppb=1.0)
+    info = hinerc.inspect(tmp_path / "n.hnr")
+    assert info["pixel_net"] is False
+    out = hinerc.decompress(tmp_path / "n.hnr").data
+    assert (out[:, :, 3][::2] == -9999).all()

@@ -144,7 +144,8 @@ the network only where it measured a gain on pixels it did not train on."""
         # bytes kept for a pixel network, sized to the budget before the maps take theirs
         inputs = min(pixelnet.MAX_INPUTS, n, h * w)
         hidden = (pixelnet.hidden_for(job.budget.room, inputs, n)
-                  if preset.pixel_iters and n else 0)
+                  if preset.pixel_iters and n and pixelnet.enough_pixels(prep.valid, h * w)
+                  else 0)
         reserve = pixelnet.payload_bytes(inputs, hidden, n) + 12 if hidden else 0
 
         def room_for(coder: mapcoders.MapCoder) -> float:

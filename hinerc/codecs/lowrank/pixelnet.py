@@ -51,6 +51,9 @@ MIN_GAIN_DB = 0.02
 #: Pixels drawn to train on (and an eighth more to check the gain on): 2^17 gained about the same
 #: on the 1000² scene in an exploration (0.01 dB), for twice the memory.
 TRAIN_PIXELS = 1 << 16
+#: No network is trained on fewer pixels whose every band is real (a cube whose pixels all miss
+#: some band: no sample).
+MIN_PIXELS = 4096
 #: Small batches, many steps: 512 × 3000 steps (effort 5) gain +0.67 dB on the 1000² scene where
 #: 4096 × 1000 gained +0.50 in more time (``benchmarks/pixelnet.py --ablation``, pixelnet.md).
 BATCH = 512
@@ -177,6 +180,12 @@ def unpack(buf: bytes, rank: int, n_coded: int) -> PixelNet:
 
 
 # ----------------------------------------------------------------------------- training
+def enough_pixels(valid: Optional[np.ndarray], pixels: int) -> bool:
+    """Whether :data:`MIN_PIXELS` pixels have every band real (``valid``: N×H×W, or None)."""
+    count = pixels if valid is None else int(valid.all(axis=0).sum())
+    return count >= MIN_PIXELS
+
+
 def sample(height: int, width: int, valid: Optional[np.ndarray], seed: int) -> np.ndarray:
     """Sorted flat indices of up to 9/8 · :data:`TRAIN_PIXELS` pixels, every band real: every
     pixel of rows drawn at random (a memory-mapped scene is read only in those rows: pixels
