@@ -285,13 +285,13 @@ def decompress(source: PathLike, output: Optional[PathLike] = None, *, format: O
 def _streams(ld: Any, reg: Any, out_path: Path, format: Optional[str]) -> bool:
     """Whether a decode is written into its output tile by tile: a tiled file decoded to
     ``.npy`` whose samples exceed :data:`hinerc.io.mapped.MAP_ABOVE` bytes."""
-    from hinerc.io import _output_format, mapped
+    from hinerc.io import output_format, mapped
 
     hd = ld.file.header
     count = hd.bands if reg.bands is None else reg.bands.size
     size = reg.height * reg.width * count * np.dtype(hd.dtype).itemsize
     return (len(ld.rects) > 1 and size > mapped.MAP_ABOVE
-            and _output_format(Path(out_path), format) == "npy")
+            and output_format(Path(out_path), format) == "npy")
 
 
 def _decompress_into_npy(ld: Any, dev: str, reg: Any, out_path: Path) -> Cube:

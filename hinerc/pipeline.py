@@ -458,11 +458,10 @@ def decode(ld: Loaded, device: str = "cpu", region: Optional[Region] = None,
                 rows, cols, t_rows, t_cols = where
                 win = (t_rows.start, t_cols.start, t_rows.stop - t_rows.start,
                        t_cols.stop - t_cols.start)
-                if out is None:
-                    data[rows, cols] = decode_part(ld, i, device, bands, win)
-                else:  # restored straight into the output's pages, given back as written
-                    decode_part(ld, i, device, bands, win, data[rows, cols])
-                    mapped.release(data)
+                # restored straight into its place (a memory-mapped output's pages are given
+                # back as written)
+                decode_part(ld, i, device, bands, win, data[rows, cols])
+                mapped.release(data)
     try:
         whole = Cube.from_metadata(np.zeros((1, 1, hd.bands), hd.dtype), ld.file.meta)
         return whole.part(data, region.top, region.left, bands)

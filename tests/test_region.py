@@ -87,9 +87,9 @@ def test_only_the_tiles_the_window_meets_are_decoded(tiled, monkeypatch):
     seen: list[int] = []
     real = pipeline.decode_part
 
-    def counting(ld, index, device="cpu", bands=None, window=None):
+    def counting(ld, index, device="cpu", bands=None, window=None, out=None):
         seen.append(index)
-        return real(ld, index, device, bands, window)
+        return real(ld, index, device, bands, window, out)
 
     monkeypatch.setattr(pipeline, "decode_part", counting)
     hinerc.decompress(path, window="12,12,5,5")  # inside the centre tile

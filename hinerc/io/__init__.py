@@ -74,7 +74,7 @@ def detect_format(path: PathLike, format: Optional[str] = None) -> str:
     raise InputError(f"{p}: cannot tell the format from {what}; {_choices()}")
 
 
-def _output_format(p: Path, format: Optional[str]) -> str:
+def output_format(p: Path, format: Optional[str]) -> str:
     """:func:`detect_format` for a path to write: ``*?[`` are plain characters in its name."""
     if format is None and not p.is_dir() and p.suffix.lower() in _EXT:
         return _EXT[p.suffix.lower()]
@@ -154,7 +154,7 @@ def write_cube(cube: Cube, path: PathLike, format: Optional[str] = None,
     from hinerc.io.kept import warn_interleave, warn_lost
 
     p = Path(path)
-    fmt = _output_format(p, format)
+    fmt = output_format(p, format)
     if fmt == "stack":
         raise InputError(f"{p}: hinerc reads per-band image stacks but does not write them; "
                          "write .hdr, .tif, .mat or .npy")
@@ -215,7 +215,7 @@ def input_files(path: PathLike, format: Optional[str] = None) -> list[Path]:
 def output_files(path: PathLike, format: Optional[str] = None) -> list[Path]:
     """The files :func:`write_cube` creates for ``path`` (ENVI: header and binary)."""
     p = Path(path)
-    if _output_format(p, format) != "envi":
+    if output_format(p, format) != "envi":
         return [p]
     from hinerc.io.envi import output_pair
 

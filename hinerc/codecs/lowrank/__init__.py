@@ -291,22 +291,14 @@ def _train_pixel_net(job: EncodeJob, code: LowRankCode, coder: mapcoders.MapCode
                      iters: int) -> "Optional[pixelnet.PixelNet]":
     """A pixel network for ``code``'s decoded maps, trained on a sample of the cube's pixels;
     ``None`` where it gains less than :data:`pixelnet.MIN_GAIN_DB` on the pixels held out."""
-    from hinerc.codecs.lowrank.model import _CODE_MID
+    from hinerc.codecs.lowrank.model import mixed
 
     prep, h, w = job.prep, job.height, job.width
     job.stage("training the pixel network")
     sel = pixelnet.sample(h, w, prep.valid, job.seed)
-    planes = coder.decode_planes(code.maps, h, w, code.rank)
-    rows = sel // w
-    maps = np.empty((code.rank, sel.size))
-    step = max(1, (1 << 22) // max(1, w * code.rank))
-    for r0 in range(0, h, step):
-        lo, hi = np.searchsorted(rows, [r0, r0 + step])
-        if hi > lo:
-            block = planes[:, r0:r0 + step, :]
-            maps[:, lo:hi] = block[:, rows[lo:hi] - r0, sel[lo:hi] % w]
-    maps = ((maps - code.centres.astype(np.float64)[:, None]) / _CODE_MID).astype(np.float32)
-    emb = code.embeddings()
+    mix = mixed(code, coder, h, w)  # the maps as the file decodes them, converted where asked
+    maps = mix.maps_at(sel).astype(np.float32)
+    emb = mix.emb
     # what the mix misses, pixel-major, read a few thousand pixels at a time (a mapped scene's
     # pages go back at each read): the bands are never held in float64 nor twice
     miss = np.empty((sel.size, job.n_coded), np.float32)

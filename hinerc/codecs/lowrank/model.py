@@ -98,17 +98,36 @@ class Mixed:
         if self.maps is None:
             flat = np.broadcast_to(self.emb[-1], (rows * cols, n))
         else:
-            # centred and scaled here, block by block (:func:`decode_maps` does the same to
-            # the whole): a window converts only itself
             k = self.maps.shape[0]
-            px = (self.maps[:, r0:r1, c0:c1].reshape(k, rows * cols)
-                  - self.centres[:, None]) / _CODE_MID
+            px = self._centred(self.maps[:, r0:r1, c0:c1].reshape(k, rows * cols))
             flat = self.emb[:-1].T @ px + self.emb[-1][:, None]  # bands × pixels
             if self.net is not None:
                 flat += self.net.correction(px, self.coded)
             return np.clip(flat, 0.0, 1.0).astype(np.float32).reshape(n, rows, cols)
         out = np.clip(flat, 0.0, 1.0).astype(np.float32)
         return np.ascontiguousarray(out.T).reshape(n, rows, cols)
+
+    def _centred(self, codes: np.ndarray) -> np.ndarray:
+        """k × pixels maps in code units, centred and scaled as the mix takes them (here, block
+        by block: :func:`decode_maps` does the same to the whole; a window converts only
+        itself)."""
+        return (codes - self.centres[:, None]) / _CODE_MID
+
+    def maps_at(self, sel: np.ndarray) -> np.ndarray:
+        """k × len(sel) float64: the maps, as the mix takes them, at the pixels ``sel`` (sorted
+        indices of the H·W in raster order), converted a band of rows at a time."""
+        assert self.maps is not None
+        k = self.maps.shape[0]
+        _, h, w = self.shape
+        rows = sel // w
+        out = np.empty((k, sel.size))
+        step = max(1, (1 << 22) // max(1, w * k))
+        for r0 in range(0, h, step):
+            lo, hi = np.searchsorted(rows, [r0, r0 + step])
+            if hi > lo:
+                block = self.maps[:, r0:r0 + step, :]
+                out[:, lo:hi] = block[:, rows[lo:hi] - r0, sel[lo:hi] % w]
+        return self._centred(out)
 
     def full(self) -> np.ndarray:
         n, h, w = self.shape
