@@ -132,9 +132,10 @@ var_option = click.option("--var", metavar="NAME", default=None,
                           help="Variable holding the cube in a .mat with several 3-D arrays.")
 device_option = click.option(
     "--device", default="auto", show_default=True, metavar="auto|cpu|cuda|cuda:N[,cuda:M...]",
-    help="Where a network runs (--arch hiner; the default lowrank model runs on the CPU); "
-         "auto takes CUDA when there is one. A comma-separated list spreads the files of a "
-         "batch over several GPUs.")
+    help="Where a network runs: --arch hiner, or the pixel network the default lowrank "
+         "model trains on large cubes (the rest of that model, and its decoding, run on the "
+         "CPU); auto takes CUDA when there is one. A comma-separated list spreads the "
+         "files of a batch over several GPUs.")
 force_option = click.option("--force", is_flag=True, help="Overwrite an existing output.")
 
 

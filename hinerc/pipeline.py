@@ -101,15 +101,16 @@ def encode(cube: Cube, settings: EncodeSettings,
     codec = settings.codec
     if codec.uses_device:
         device = resolve_device(settings.device)
-    else:  # it runs on the CPU; a CUDA device named anyway must still exist
-        checked_device(settings.device)
-        device = "cpu"
+    else:  # it runs on the CPU, but for a part that trains, which resolves the name then (no
+        # torch import otherwise); a CUDA device named anyway must still exist
+        device = checked_device(settings.device)
     preset = settings.preset()
     h, w, c = cube.shape
     samples = h * w * c
     residual = settings.max_error is not None
     budget = ratecontrol.target_bytes(model_bpppb if residual else settings.bpppb, samples)
-    report = EncodeReport(device=device, epochs=codec.report_epochs(preset), seed=settings.seed,
+    report = EncodeReport(device=device if codec.uses_device else "cpu",
+                          epochs=codec.report_epochs(preset), seed=settings.seed,
                           hinerc_version=__version__,
                           source_bits_per_sample=cube.dtype.itemsize * 8, worst_band=c,
                           **_PLACEHOLDERS)
@@ -152,7 +153,7 @@ def encode(cube: Cube, settings: EncodeSettings,
     if not residual:
         _check_rate(blob, budget, samples, settings.bpppb, parts)
     load(blob)  # the file must pass the reader's own checks, the codec's included
-    return Encoded(blob, quality, report.encode_seconds, device,
+    return Encoded(blob, quality, report.encode_seconds, report.device or "cpu",
                    sum(p.values for p in parts), report.epochs or 0, codec.name)
 
 
@@ -282,6 +283,9 @@ def _fill_report(report: EncodeReport, q: Quality, t_start: float, codec: Codec,
     report.sam_deg = _round(q.sam_deg, 4)
     report.max_abs_error = _sig6(q.max_abs_error)
     report.encode_seconds = round(time.perf_counter() - t_start, 2)
+    # where a part trained (a low-rank pixel network), if it did: the device of the report
+    report.device = next((p.facts["device"] for p in parts if "device" in p.facts),
+                         report.device)
     if codec.trains:
         report.epochs = min((p.facts.get("epochs", report.epochs) for p in parts),
                             default=report.epochs)

@@ -295,3 +295,40 @@ def test_no_network_where_no_pixel_has_every_band(tmp_path, monkeypatch):
     assert info["pixel_net"] is False
     out = hinerc.decompress(tmp_path / "n.hnr").data
     assert (out[:, :, 3][::2] == -9999).all()
+
+
+def test_the_network_trains_where_device_says(tmp_path, monkeypatch):
+    """``--device`` (``auto`` too) reaches the training, resolved only then, and the report
+    says where it trained; the file decodes on the CPU. The device is simulated: the spy records
+    what training was given and trains on the CPU (briefly: the network is kept whatever it
+    gains)."""
+    import hinerc.codecs.lowrank as lowrank
+
+    monkeypatch.setattr(pixelnet, "MAX_SHARE", 0.5)
+    asked, given = [], []
+    monkeypatch.setattr(lowrank, "resolve_device", lambda d: asked.append(d) or "cuda:0")
+    real_train = pixelnet.train
+
+    def spy(maps, miss, linear_held, hidden, iters, seed, device="cpu", tick=None):
+        given.append(device)
+        net, _ = real_train(maps, miss, linear_held, hidden, 200, seed, "cpu", tick)
+        return net, 1.0
+
+    monkeypatch.setattr(pixelnet, "train", spy)
+    data = _cube(64, 64, 70)
+    res = hinerc.compress(Cube(data), tmp_path / "d.hnr", bpppb=0.3, effort=5, device="auto")
+    assert asked == ["auto"] and given == ["cuda:0"]
+    assert res.device == "cuda:0"
+    assert hinerc.inspect(tmp_path / "d.hnr")["device"] == "cuda:0"
+    assert hinerc.decompress(tmp_path / "d.hnr", device="cpu").data.shape == data.shape
+
+
+def test_a_file_without_training_says_cpu(tmp_path, monkeypatch):
+    """No network trained (``--pixel-net off``): the device is never resolved, the report says
+    cpu whatever was asked."""
+    import hinerc.codecs.lowrank as lowrank
+
+    monkeypatch.setattr(lowrank, "resolve_device", lambda d: pytest.fail("resolved"))
+    res = hinerc.compress(Cube(_cube(40, 40, 70)), tmp_path / "o.hnr", bpppb=0.3,
+                          pixel_net="off", device="auto")
+    assert res.device == "cpu" and hinerc.inspect(tmp_path / "o.hnr")["device"] == "cpu"

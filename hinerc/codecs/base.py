@@ -100,7 +100,10 @@ class EncodeJob:
     budget: Budget
     preset: Any  # the codec's own preset for the effort asked, options applied
     seed: int
-    device: str  # resolved: "cpu", "cuda" or "cuda:N"
+    #: resolved ("cpu", "cuda" or "cuda:N") for a codec that :attr:`Codec.uses_device`; for
+    #: another, as asked (``auto`` too): it runs on the CPU but may train a part there
+    #: (:func:`hinerc.devices.resolve_device`, then ``EncodedModel.facts["device"]``)
+    device: str
     time_limit: Optional[float]
     progress: Callable[[Progress], None]
     stage: Callable[[str], None]

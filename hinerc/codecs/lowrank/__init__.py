@@ -23,6 +23,7 @@ from hinerc.codecs.lowrank import presets
 from hinerc.codecs.lowrank.presets import EFFORTS, Preset
 from hinerc.codecs.lowrank.sections import (LowRankCode, LowRankConfig, pack_embeddings,
                                             unpack_embeddings)
+from hinerc.devices import resolve_device
 from hinerc.errors import CorruptFileError, HinercWarning, RateError
 from hinerc.format.container import json_bytes
 from hinerc.format.header import EncodeReport, HnrHeader
@@ -152,7 +153,7 @@ the network only where it measured a gain on pixels it did not train on."""
             sizing = LowRankConfig(rank=_SIZING_RANK, maps=coder.name, pnet=bool(hidden))
             return job.budget.room - len(json_bytes(sizing.to_dict())) - reserve
 
-        net = None
+        net, facts = None, {}
         if n == 0:
             code = model.constant_code(prep.target)
         else:
@@ -212,7 +213,8 @@ the network only where it measured a gain on pixels it did not train on."""
                 # as wide as the bytes kept allow, now that the rank (the inputs) is known
                 k_in = min(code.rank, pixelnet.MAX_INPUTS)
                 wide = pixelnet.widest(reserve - 12, k_in, n)
-                net = _train_pixel_net(job, code, coder, wide, preset.pixel_iters)
+                net, facts["device"] = _train_pixel_net(job, code, coder, wide,
+                                                        preset.pixel_iters)
         cfg = LowRankConfig(rank=code.rank, maps=coder.name, pnet=net is not None)
         spec = pack_embeddings(code.centres, code.steps, code.weights)
         sections = {"SPEC": spec, "MAPS": code.maps}
@@ -223,7 +225,7 @@ the network only where it measured a gain on pixels it did not train on."""
         decoded = self.decode(self.parse(cfg.to_dict(), sections, _header(h, w, n)),
                               _header(h, w, n), "cpu")
         return EncodedModel(cfg.to_dict(), sections, decoded, cfg.stored_values(n),
-                            saturated=saturated)
+                            saturated=saturated, facts=facts)
 
     # ------------------------------------------------------------------------- decode
     def parse(self, model: dict[str, Any], sections: Mapping[str, bytes], header: HnrHeader
@@ -288,10 +290,14 @@ the network only where it measured a gain on pixels it did not train on."""
 
 
 def _train_pixel_net(job: EncodeJob, code: LowRankCode, coder: mapcoders.MapCoder, hidden: int,
-                     iters: int) -> "Optional[pixelnet.PixelNet]":
-    """A pixel network for ``code``'s decoded maps, trained on a sample of the cube's pixels;
-    ``None`` where it gains less than :data:`pixelnet.MIN_GAIN_DB` on the pixels held out."""
+                     iters: int) -> "tuple[Optional[pixelnet.PixelNet], str]":
+    """A pixel network for ``code``'s decoded maps, trained on a sample of the cube's pixels
+    where ``--device`` says (CUDA when there is one for ``auto``), and that device; the network
+    is ``None`` where it gains less than :data:`pixelnet.MIN_GAIN_DB` on the pixels held out.
+    Where it trained changes only its weights: decoding is numpy, on the CPU."""
     from hinerc.codecs.lowrank.model import mixed
+
+    device = resolve_device(job.device)
 
     prep, h, w = job.prep, job.height, job.width
     job.stage("training the pixel network")
@@ -312,10 +318,10 @@ def _train_pixel_net(job: EncodeJob, code: LowRankCode, coder: mapcoders.MapCode
     def tick(done: int, total: int) -> None:
         job.progress(Progress(1 - NET_SHARE + NET_SHARE * done / total, 1.0, "pixel network"))
 
-    net, gain = pixelnet.train(maps, miss, linear_held, hidden, iters, job.seed, tick=tick)
+    net, gain = pixelnet.train(maps, miss, linear_held, hidden, iters, job.seed, device, tick)
     if job.report is not None:
         job.report.extra["pixel_net_gain_db"] = round(gain, 3)
-    return net if gain >= pixelnet.MIN_GAIN_DB else None
+    return (net if gain >= pixelnet.MIN_GAIN_DB else None), device
 
 
 def _coder_title(name: str) -> str:
