@@ -7,7 +7,8 @@ the same samples and metadata, describe it (``hinerc.inspect``, ``hinerc info``)
 file's own format version.
 
 Low-rank files are compared by hash: their decoder (float64 products, then rounding) gave the
-same bytes under every OpenBLAS kernel (Haswell, SkylakeX, Prescott) and thread count measured.
+same bytes under every OpenBLAS kernel (Haswell, SkylakeX, Prescott) and thread count measured;
+the 1.5 golden's pixel network (float64, a tanh, then int16) too, on the machines it has met.
 The network's torch convolutions sum in float32 in an order that depends on the thread count
 and the CPU kernel, so ``hiner`` files are compared with the writer's decode (``decoded.npz``)
 within a tolerance of the sample type: integers at most 1 apart (a value at .5 may round either
@@ -79,12 +80,24 @@ def test_every_version_model_and_layout_is_covered():
             ("1.1", "hiner", "plain"), ("1.1", "lowrank", "plain"), ("1.1", "lowrank", "tiled"),
             ("1.2", "hiner", "plain"), ("1.2", "hiner", "tiled"),
             ("1.2", "lowrank", "plain"), ("1.2", "lowrank", "tiled"),
-            ("1.3", "lowrank", "plain"), ("1.3", "lowrank", "tiled")}
+            ("1.3", "lowrank", "plain"), ("1.3", "lowrank", "tiled"),
+            ("1.4", "lowrank", "plain"), ("1.5", "lowrank", "plain")}
     assert want <= have
     assert CURRENT in {e["version"] for e in ENTRIES.values()}
     assert any(e["version"] == "1.3" and "hevc" in e["file"] for e in ENTRIES.values())
     tol = [e["file"] for e in ENTRIES.values() if e["compare"] == "tolerance"]
     assert set(tol) <= set(np.load(GOLDEN / "decoded.npz").files)
+
+
+@pytest.mark.parametrize("version, section", [("1.4", "RESD"), ("1.5", "PNET")])
+def test_the_sections_of_each_later_version_are_covered(version, section):
+    """1.4 and 1.5 each add a section only some files carry: a golden of each carries it."""
+    names = [e["file"] for e in ENTRIES.values() if e["version"] == version]
+    assert names
+    for name in names:
+        f = container.read_file(GOLDEN / name)
+        held = set(f.sections) | ({"RESD"} if f.residual is not None else set())
+        assert section in held, f"{name} has no {section}"
 
 
 def _floats(values):

@@ -46,12 +46,18 @@ Which commit writes which file (see :data:`GOLDENS`):
   plus no-data pixels with a constant and an all-no-data band (lowrank plain, hiner tiled) and
   float32 samples (lowrank and hiner, plain);
 * ``1e84a2e`` (first 1.3 writer): lowrank with HEVC maps, plain and tiled, and lowrank plain
-  with JPEG 2000 maps (HEVC decoding is exact, so these are compared by hash too).
+  with JPEG 2000 maps (HEVC decoding is exact, so these are compared by hash too);
+* ``e7d6df1`` (main at the stop of 2026-11-30): 1.4, a file with RESD (``--max-error 2`` on
+  int16, ``--lossless`` on float32), and 1.5, a file with PNET (the pixel network; its share of
+  the bytes raised to a half by ``patch``, which the worker sets before compressing: the
+  codec's 1% would give a file this small none). The pixel network decodes in float64 with a
+  tanh, then rounds to int16: compared by hash like the rest.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 import json
 import os
@@ -78,6 +84,8 @@ COMMITS = {
     "8b99100": "first commit writing format 1.2 (META always packed)",
     "bb00de1": "format 1.2, META packed only when smaller (main when the goldens were made)",
     "1e84a2e": "first commit writing format 1.3 (HEVC maps, MODL maps)",
+    "e7d6df1": "main at the stop of 2026-11-30: format 1.4 (RESD of --max-error / --lossless) "
+               "and 1.5 (PNET, the pixel network), each only in a file that has the section",
 }
 
 
@@ -93,6 +101,9 @@ class Golden:
     cube: str  # key of make_cubes()
     kwargs: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    #: module attributes the writer sets before compressing ("module.NAME": value), where the
+    #: codec's own rule would not put the section in a file small enough to keep here
+    patch: dict[str, Any] = field(default_factory=dict)
 
 
 HINER = {"bpppb": 4.0, "epochs": 2, "seed": 0, "device": "cpu"}
@@ -153,6 +164,18 @@ GOLDENS = [
            _lowrank(bpppb=6.0, tile=12, map_coder="hevc"), "HEVC maps in every tile"),
     Golden("v1.3-lowrank-plain-1e84a2e.hnr", "1e84a2e", "1.3", "lowrank", "plain", "plain",
            _lowrank(), "JPEG 2000 maps (no MODL maps): as 1.2 but for the version"),
+    # 1.4: RESD (the residual of --max-error / --lossless); 1.5: PNET (the pixel network).
+    Golden("v1.4-lowrank-plain-maxerror-e7d6df1.hnr", "e7d6df1", "1.4", "lowrank", "plain",
+           "plain", {"effort": 1, "seed": 0, "arch": "lowrank", "max_error": 2},
+           "--max-error 2: the model, then its residual quantized and range-coded (RESD)"),
+    Golden("v1.4-lowrank-plain-lossless-float32-e7d6df1.hnr", "e7d6df1", "1.4", "lowrank",
+           "plain", "float32", {"effort": 1, "seed": 0, "arch": "lowrank", "lossless": True},
+           "--lossless on float32 samples (RESD of the samples' bit patterns)"),
+    Golden("v1.5-lowrank-plain-pnet-e7d6df1.hnr", "e7d6df1", "1.5", "lowrank", "plain",
+           "nonlinear", {"bpppb": 0.3, "effort": 5, "seed": 0, "arch": "lowrank"},
+           "HEVC maps, then a pixel network (PNET); its share of the bytes raised to a half "
+           "(the codec's 1% would give this small cube none)",
+           patch={"hinerc.codecs.lowrank.pixelnet.MAX_SHARE": 0.5}),
 ]
 
 
@@ -170,6 +193,19 @@ def _scene(h: int, w: int, c: int, seed: int) -> np.ndarray:
     maps = np.stack([np.sin(3 * x + 1), np.cos(4 * y), x * y, np.sin(5 * x * y)], -1)
     spectra = rng.uniform(0.2, 1.0, (maps.shape[-1], c))
     return 1000 + 2000 * maps @ spectra + rng.normal(0, 5, (h, w, c))
+
+
+def _nonlinear(h: int, w: int, c: int, seed: int) -> np.ndarray:
+    """Spectra that are a non-linear function of smooth fields (a pixel network gains on them),
+    int16 about 1000..2600."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / 12.0
+    a = np.sin(x + 0.5 * np.cos(y))
+    b = np.cos(0.7 * y - 0.3 * x)
+    lam = np.linspace(0, 1, c)
+    spec = (np.tanh(2.5 * a[..., None] * (1 + lam)) + np.exp(-(b[..., None] - lam) ** 2 * 8)
+            + 0.5 * a[..., None] * b[..., None] * lam)
+    return (1000 + 800 * spec + rng.normal(0, 0.5, spec.shape)).astype(np.int16)
 
 
 def make_cubes() -> dict[str, dict[str, Any]]:
@@ -195,6 +231,10 @@ def make_cubes() -> dict[str, dict[str, Any]]:
         return d
 
     nodata_meta = {**meta, "nodata": -9999.0}
+    nl = 70  # a pixel network needs 64 bands or more
+    nl_meta = {"wavelengths_nm": _wavelengths(nl).tolist(), "fwhm_nm": [9.6] * nl,
+               "wavelength_units": "Nanometers",
+               "band_names": [f"Band {i + 1}" for i in range(nl)], "nodata": None}
     reflect = (_scene(16, 16, c, seed=3) / 10000.0).astype(np.float32)
     return {
         "plain": {"data": plain, "meta": meta},
@@ -205,6 +245,7 @@ def make_cubes() -> dict[str, dict[str, Any]]:
         # decimals, so a 1.2 writer keeps them as a plain list in META.
         "float32": {"data": reflect, "meta": {**meta, "wavelengths_nm": [
             float(v) for v in np.float32(meta["wavelengths_nm"])]}},
+        "nonlinear": {"data": _nonlinear(72, 80, nl, seed=6), "meta": nl_meta},
     }
 
 
@@ -248,6 +289,9 @@ def worker(job_path: str) -> None:
     if missing:
         raise SystemExit(f"this commit's compress has no {missing}")
     out = Path(job["out"])
+    for name, value in job.get("patch", {}).items():
+        module, attr = name.rsplit(".", 1)
+        setattr(importlib.import_module(module), attr, value)
     hinerc.compress(cube, out, **kwargs)
     blob = out.read_bytes()
     decoded = hinerc.decompress(out)
@@ -334,7 +378,8 @@ def _write_manifest(path: Path, entries: dict[str, dict[str, Any]]) -> None:
 def _make_one(g: Golden, full: str, tree: Path, tmpd: Path) -> dict[str, Any]:
     out = tmpd / g.name
     job = {"tree": str(tree), "cube": str(tmpd / f"{g.cube}.npz"),
-           "meta": str(tmpd / f"{g.cube}.json"), "kwargs": g.kwargs, "out": str(out),
+           "meta": str(tmpd / f"{g.cube}.json"), "kwargs": g.kwargs, "patch": g.patch,
+           "out": str(out),
            "result": str(tmpd / (g.name + ".result.json")),
            "npy": str(tmpd / (g.name + ".decoded.npy"))}
     job_path = tmpd / (g.name + ".job.json")
@@ -363,6 +408,7 @@ def _make_one(g: Golden, full: str, tree: Path, tmpd: Path) -> dict[str, Any]:
         "file_sha256": sha256(blob),
         "file_bytes": len(blob),
         "written_by": {"commit": full, "call": call_text(g.kwargs),
+                       **({"patch": g.patch} if g.patch else {}),
                        "cube": f"make_cubes()[{g.cube!r}] in {SCRIPT}",
                        "command": f"HINERC_GENERATE_GOLDEN=1 python {SCRIPT} {g.name}"},
         "source_samples_sha256": samples_digest(np.load(cube)["data"])["sha256"],
