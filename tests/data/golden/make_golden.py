@@ -197,7 +197,8 @@ def _scene(h: int, w: int, c: int, seed: int) -> np.ndarray:
 
 def _nonlinear(h: int, w: int, c: int, seed: int) -> np.ndarray:
     """Spectra that are a non-linear function of smooth fields (a pixel network gains on them),
-    int16 about 1000..2600."""
+    int16 about 1000..2600: the cube of ``tests/test_pixelnet.py``, copied on purpose (a
+    golden's source must not change when a test's cube does)."""
     rng = np.random.default_rng(seed)
     y, x = np.mgrid[0:h, 0:w] / 12.0
     a = np.sin(x + 0.5 * np.cos(y))
