@@ -61,7 +61,8 @@ def _args(argv=None):
     p.add_argument("--cctx", type=int, default=0, help="previous channels in the context")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--rate", type=float, default=0.25, help="hinerc's file to compare with")
+    p.add_argument("--rate", type=float, default=None,
+                   help="hinerc's file to compare with (default: the learned coder's estimate)")
     p.add_argument("--no-hinerc", action="store_true", help="skip hinerc's own file")
     return p.parse_args(argv)
 
@@ -234,7 +235,8 @@ def main(argv=None) -> None:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "c.hnr"
             t1 = time.time()
-            res = hinerc.compress(hinerc.Cube(np.asarray(cube)), out, bpppb=a.rate)
+            rate = a.rate if a.rate is not None else row["bpppb_estimate"]
+            res = hinerc.compress(hinerc.Cube(np.asarray(cube)), out, bpppb=rate)
             dec = np.asarray(hinerc.decompress(out).data, np.float64)
             row["hinerc"] = {"bpppb": round(out.stat().st_size * 8 / samples, 4),
                              "psnr_db": round(psnr_band(x, dec), 3), "rank": None,
