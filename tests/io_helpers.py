@@ -84,3 +84,12 @@ def cube_kwargs(c: int, wl_start: float = 400.0, step: float = 10.0,
         bb[b] = True
     return dict(wavelengths_nm=wl, fwhm_nm=np.full(c, 9.5), bad_bands=bb,
                 wavelength_units="Nanometers")
+
+
+def sigint_as_a_terminal() -> None:
+    """``preexec_fn`` of a child a test sends Ctrl-C: SIGINT back to its default. A test run
+    started in the background of a shell (``cmd &``) inherits SIGINT ignored, and Python then
+    never raises KeyboardInterrupt; a terminal's Ctrl-C is what the tests mean."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

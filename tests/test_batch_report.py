@@ -13,6 +13,7 @@ import pytest
 from hinerc.cli import cli
 
 from conftest import make_cube
+from io_helpers import sigint_as_a_terminal
 
 # 16×16×2 cubes at 48 bpppb: the lowrank model reaches its finest precision below the rate and
 # warns (a message that does not name the file); .npy has no wavelengths (a message that does).
@@ -84,7 +85,7 @@ def _interrupt_batch(tmp_path, jobs, whole_group, extra=()):
     p = subprocess.Popen([sys.executable, "-m", "hinerc", "compress", *files, "--out-dir",
                           str(out), "--bpppb", "4", "--jobs", str(jobs), *extra],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
+                         start_new_session=True, preexec_fn=sigint_as_a_terminal)
     seen = []
     for line in p.stderr:  # wait for the first file to be written, then interrupt
         seen.append(line)

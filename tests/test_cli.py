@@ -11,6 +11,7 @@ from hinerc.cli import cli
 from hinerc.io import read_cube
 from hinerc.metrics import mean_psnr
 
+from io_helpers import sigint_as_a_terminal
 from marks import SHARED_DATA, requires_shared_data
 
 
@@ -189,7 +190,8 @@ def test_ctrl_c_leaves_nothing(tmp_path, sample_hdr):
     import time
     p = subprocess.Popen([sys.executable, "-m", "hinerc", "compress", str(sample_hdr), "-o",
                           str(tmp_path / "out.hnr"), "--bpppb", "0.5", "--arch", "hiner", "--epochs", "500"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=sigint_as_a_terminal)
     try:
         time.sleep(6)
         p.send_signal(signal.SIGINT)
