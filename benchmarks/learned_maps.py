@@ -18,13 +18,17 @@ Three starting points (``--init``):
   coarser level (the average pooling's gain), the synthesis' linear path its exact inverse.
 
 The rate is an **estimate**: the ideal code length of the rounded latents under the float
-model (no range coder, no fixed-point model: a real file would be a little larger), the
-network's weights at 8 bits each, the embeddings at 5 bits per value (what SPEC costs hinerc
-on Jasper Ridge), and 1,700 bytes of header. The PSNR is real: mean per-band PSNR of the
+model, the network's weights at 8 bits each, the embeddings at 5 bits per value (what SPEC
+costs hinerc on Jasper Ridge), and 1,700 bytes of header. With ``--bitstream`` the coder is
+also written for real (:mod:`learned_bitstream`: the context model in integers, the latents
+range coded and decoded back, the weights quantized, the embeddings refitted and coded by
+hinerc's SPEC writer, the container's bytes as hinerc's file of the cube has them) and the
+row gains the real rate and the PSNR of what those bytes decode to. The PSNR is real: mean per-band PSNR of the
 decoded cube in the cube's units (peak = band range), as the anchors measure it. hinerc's
 own file at the same target is encoded in the same process for the comparison.
 
     python benchmarks/learned_maps.py --init dpcm --delta 0.06 --lam 3e-5 --iters 1500
+    python benchmarks/learned_maps.py --init dpcm --delta 0.06 --lam 3e-5 --iters 1500 --bitstream
     python benchmarks/learned_maps.py --init scratch --chans 8,8,4,4,2,2 --lam 1e-3 --iters 600
 
 Prints one JSON line per run (append it to ``benchmarks/results/learned_maps.md`` by hand).
@@ -43,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 ANCHORS = HERE.parents[1] / "shared" / "anchors"
 
 
@@ -64,6 +69,9 @@ def _args(argv=None):
     p.add_argument("--rate", type=float, default=None,
                    help="hinerc's file to compare with (default: the learned coder's estimate)")
     p.add_argument("--no-hinerc", action="store_true", help="skip hinerc's own file")
+    p.add_argument("--bitstream", action="store_true",
+                   help="also write the real bitstream (learned_bitstream.py): real rate, "
+                        "the PSNR of what it decodes to, hinerc compared at that rate")
     return p.parse_args(argv)
 
 
@@ -132,7 +140,10 @@ def build(a, h: int, w: int, basis, mean, scores):
                 u = torch.cat([u, torch.stack(prev, 1)], 1)
             return u.permute(0, 2, 1).reshape(-1, nctx)
 
-        def forward(self, mode: str):
+        k = basis.shape[0]
+
+        def maps(self, mode: str):
+            """The k maps (1 × k × h × w) and the latents' bits under the float model."""
             ups, raw, bits = [], [], 0.0
             for l, p in enumerate(self.lat):
                 if mode == "noise":
@@ -156,7 +167,10 @@ def build(a, h: int, w: int, basis, mean, scores):
                                          align_corners=False)
                            + raw[l][:, :k] * self.gain[l][None, :, None, None])
                 m = m + acc
-            m = m + self.r1(m)
+            return m + self.r1(m), bits
+
+        def forward(self, mode: str):
+            m, bits = self.maps(mode)
             return m[0].reshape(k, -1).T @ self.emb + self.bias, bits
 
     net = Coder()
@@ -176,6 +190,41 @@ def build(a, h: int, w: int, basis, mean, scores):
                 if l < len(chans) - 1:
                     cur = coarse
     return net
+
+
+def train(net, target, lam: float, iters: int) -> float:
+    """Adam on MSE + λ·bits per sample: uniform noise for 70% of the steps, then the
+    straight-through rounding at 0.3× the learning rates. Returns the seconds taken."""
+    import torch
+
+    latents = list(net.lat.parameters())
+    others = [p for name, p in net.named_parameters() if not name.startswith("lat")]
+    opt = torch.optim.Adam([{"params": latents, "lr": 1e-2}, {"params": others, "lr": 1e-3}])
+    t0 = time.time()
+    for it in range(iters):
+        noisy = it < 0.7 * iters
+        if it == int(0.7 * iters):
+            for g in opt.param_groups:
+                g["lr"] *= 0.3
+        rec, bits = net("noise" if noisy else "ste")
+        loss = ((rec - target) ** 2).mean() + lam * bits / target.numel()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return time.time() - t0
+
+
+def _container_bytes(cube) -> int:
+    """What a .hnr holds besides its model's SPEC and MAPS (header, metadata, band table,
+    report) for this cube, from a small file of hinerc's own."""
+    import hinerc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "c.hnr"
+        hinerc.compress(hinerc.Cube(np.asarray(cube)), out, bpppb=0.05)
+        info = hinerc.inspect(out)
+    return int(info["file_bytes"] - info["sections"].get("SPEC", 0)
+               - info["sections"].get("MAPS", 0))
 
 
 def main(argv=None) -> None:
@@ -199,22 +248,8 @@ def main(argv=None) -> None:
     basis = vt[: a.k]
     scores = (target - mean) @ basis.T
     net = build(a, h, w, basis, mean, scores)
-    latents = list(net.lat.parameters())
-    others = [p for name, p in net.named_parameters() if not name.startswith("lat")]
-    opt = torch.optim.Adam([{"params": latents, "lr": 1e-2}, {"params": others, "lr": 1e-3}])
     samples = h * w * n
-    t0 = time.time()
-    for it in range(a.iters):
-        noisy = it < 0.7 * a.iters
-        if it == int(0.7 * a.iters):
-            for g in opt.param_groups:
-                g["lr"] *= 0.3
-        rec, bits = net("noise" if noisy else "ste")
-        loss = ((rec - target) ** 2).mean() + a.lam * bits / samples
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    train_s = time.time() - t0
+    train_s = train(net, target, a.lam, a.iters)
     with torch.no_grad():
         rec, bits = net("round")
     decoded = lo + rec.numpy().astype(np.float64).clip(0, 1).reshape(h, w, n) * span
@@ -229,13 +264,25 @@ def main(argv=None) -> None:
            "latent_bytes": int(bits.item() / 8), "weight_bytes": weights,
            "train_s": round(train_s, 1), "s_per_iter": round(train_s / max(1, a.iters), 3),
            "threads": a.threads}
+    rate = row["bpppb_estimate"]
+    if a.bitstream:
+        from learned_bitstream import real_file
+
+        f = real_file(net, target.numpy().astype(np.float64), a.lam, _container_bytes(cube))
+        rate = round(f.total * 8 / samples, 4)
+        dec_real = lo + f.decoded.reshape(h, w, n) * span
+        row["real"] = {"psnr_db": round(psnr_band(x, dec_real), 3), "bpppb": rate,
+                       "latent_bytes": f.latents, "arm_bytes": f.arm,
+                       "weight_bytes": f.weights, "weight_bits": f.weight_bits,
+                       "spec_bytes": f.spec, "spec_rel": f.rel, "header_bytes": f.header,
+                       "decode_s": round(f.decode_s, 2)}
     if not a.no_hinerc:
         import hinerc
 
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "c.hnr"
             t1 = time.time()
-            rate = a.rate if a.rate is not None else row["bpppb_estimate"]
+            rate = a.rate if a.rate is not None else rate
             res = hinerc.compress(hinerc.Cube(np.asarray(cube)), out, bpppb=rate)
             dec = np.asarray(hinerc.decompress(out).data, np.float64)
             row["hinerc"] = {"bpppb": round(out.stat().st_size * 8 / samples, 4),
