@@ -16,8 +16,9 @@ what a file would hold and reads it back:
   The scale code comes from a table over the integer output (:data:`SCALE_OF`, made with
   float64 ``log2``/``exp`` at import): the one float step of the parsing; shipping the table
   as data would make it exact on every machine.
-* **Weights** (synthesis, gains; the context model's integers): per tensor, integers of
-  ``bits`` bits and a float32 step, LZMA-compressed.
+* **Weights**: the synthesis' and gains' per tensor as integers of ``bits`` bits and a
+  float32 step; the context model's as multiples of ``2**-bits`` (4–8 bits of fraction, the
+  one with the fewest bytes in all); LZMA-compressed.
 * **Embeddings**: refitted by least squares to the decoded maps and coded by hinerc's own SPEC
   writer (:func:`hinerc.codecs.lowrank.model.quantize_embeddings`, ``pack_embeddings``), the
   step searched as hinerc searches it.
@@ -50,16 +51,18 @@ SCALE_CODES = 2.0 ** ((np.arange(256) - 40) / 8)
 
 
 # ----------------------------------------------------------------------------- context model
-def arm_to_int(arm) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The torch context model (Linear, ReLU, …, Linear) as integer (weight, bias) pairs."""
+def arm_to_int(arm, bits: int = SHIFT) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The torch context model (Linear, ReLU, …, Linear) as integer (weight, bias) pairs in
+    units of ``2**-SHIFT``, the weights rounded to multiples of ``2**-bits`` (coarser weights
+    cost fewer bytes and a little more rate: :func:`real_file` picks)."""
     import torch.nn as nn
 
     out = []
     for layer in arm:
         if isinstance(layer, nn.Linear):
-            w = np.rint(layer.weight.detach().double().numpy() * 2 ** SHIFT).astype(np.int64)
+            w = np.rint(layer.weight.detach().double().numpy() * 2 ** bits).astype(np.int64)
             b = np.rint(layer.bias.detach().double().numpy() * 2 ** SHIFT).astype(np.int64)
-            out.append((w, b))
+            out.append((w << (SHIFT - bits), b))
     return out
 
 
@@ -163,11 +166,12 @@ def pack_weights(named: list[tuple[str, np.ndarray]], bits: int) -> tuple[bytes,
     return lzma.compress(bytes(raw), preset=9), back
 
 
-def pack_arm(layers) -> bytes:
-    """The context model's integers: weights as int16 (int32 if one is that large), biases
-    as int32."""
-    raw = bytearray()
+def pack_arm(layers, bits: int = SHIFT) -> bytes:
+    """The context model's integers: the precision ``bits``, weights in units of ``2**-bits``
+    as int16 (int32 if one is that large), biases as int32."""
+    raw = bytearray(struct.pack("<B", bits))
     for w, b in layers:
+        w = w >> (SHIFT - bits)
         wide = np.abs(w).max(initial=0) >= 1 << 15
         raw += struct.pack("<B", 4 if wide else 2) + w.astype("<i4" if wide else "<i2").tobytes()
         raw += b.astype("<i4").tobytes()
@@ -185,6 +189,7 @@ class RealFile:
     header: int
     weight_bits: int
     rel: float
+    arm_bits: int
     decoded: np.ndarray  # H·W × N float64, normalised units, clipped
     decode_s: float  # latents parsed, maps synthesized, bands mixed
 
@@ -194,9 +199,11 @@ class RealFile:
 
 
 def real_file(net, target: np.ndarray, lam: float, header: int,
-              weight_bits=(6, 8, 10), rels=(1e-4, 3e-4, 1e-3, 3e-3)) -> RealFile:
+              weight_bits=(6, 8, 10), rels=(1e-4, 3e-4, 1e-3, 3e-3),
+              arm_precisions=(4, 5, 6, 8)) -> RealFile:
     """Write the trained coder ``net`` (``learned_maps.build``) as bytes, read them back, and
-    keep the weight precision and embedding step with the lowest MSE + λ·bits per sample.
+    keep the weight precision and embedding step with the lowest MSE + λ·bits per sample
+    (the context model's precision: the fewest bytes of latents and model together).
     ``target``: H·W × N float64 in normalised units; ``header``: the container's bytes."""
     import torch
 
@@ -205,11 +212,14 @@ def real_file(net, target: np.ndarray, lam: float, header: int,
 
     hw, n = target.shape
     samples = hw * n
-    layers = arm_to_int(net.arm)
     with torch.no_grad():
         levels = [torch.round(p).squeeze(0).numpy().astype(np.int64) for p in net.lat]
-    lat_bytes = encode_latents(levels, layers)
-    arm_bytes = pack_arm(layers)
+    coded = []
+    for arm_bits in arm_precisions:
+        layers = arm_to_int(net.arm, arm_bits)
+        coded.append((encode_latents(levels, layers), pack_arm(layers, arm_bits), layers,
+                      arm_bits))
+    lat_bytes, arm_bytes, layers, arm_bits = min(coded, key=lambda c: len(c[0]) + len(c[1]))
     t0 = time.time()
     back = decode_latents(lat_bytes, [y.shape for y in levels], layers)
     parse_s = time.time() - t0
@@ -242,7 +252,7 @@ def real_file(net, target: np.ndarray, lam: float, header: int,
             dec = np.clip(a @ (weights * steps.astype(np.float64)[:, None]), 0.0, 1.0)
             mix_s = time.time() - t2
             f = RealFile(len(lat_bytes), len(arm_bytes), len(wbytes), len(spec), header, bits,
-                         rel, dec, parse_s + synth_s + mix_s)
+                         rel, arm_bits, dec, parse_s + synth_s + mix_s)
             j = float(((dec - target) ** 2).mean()) + lam * f.total * 8 / samples
             if j < best_j:
                 best, best_j = f, j

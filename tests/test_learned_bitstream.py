@@ -109,3 +109,14 @@ def test_the_real_file_costs_about_the_estimate_and_decodes_as_well():
     assert mse_file < 1.5 * mse_net  # the refitted embeddings make up for rounded weights
     with torch.no_grad():  # the coder is left as it was
         np.testing.assert_array_equal(net("round")[0].numpy(), rec.numpy())
+
+
+@pytest.mark.parametrize("prec", [4, 8])
+def test_a_coarser_context_model_is_multiples_of_its_step_and_packs_smaller(prec):
+    torch.manual_seed(0)
+    arm = torch.nn.Sequential(torch.nn.Linear(12, 24), torch.nn.ReLU(), torch.nn.Linear(24, 2))
+    layers = bits.arm_to_int(arm, prec)
+    for w, _ in layers:
+        assert (w % (1 << (bits.SHIFT - prec)) == 0).all()
+    if prec < bits.SHIFT:
+        assert len(bits.pack_arm(layers, prec)) < len(bits.pack_arm(bits.arm_to_int(arm)))
