@@ -130,6 +130,21 @@ def encode_latents(levels: list[np.ndarray], layers) -> bytes:
     return np.asarray(enc.get_compressed(), np.uint32).astype("<u4").tobytes()
 
 
+def encode_without_context(levels: list[np.ndarray]) -> bytes:
+    """The same latents range coded without the context model: one zero-mean Laplace per
+    channel, its scale the channel's mean magnitude (what the context model gains, alone)."""
+    import constriction
+
+    enc = constriction.stream.queue.RangeEncoder()
+    model = constriction.stream.model.QuantizedLaplace(-LIMIT, LIMIT)
+    for y in levels:
+        for ch in y:
+            b = max(float(np.abs(ch).mean()), 2.0 ** -5)
+            v = ch.reshape(-1).astype(np.int32)
+            enc.encode(v, model, np.zeros(v.size), np.full(v.size, b))
+    return np.asarray(enc.get_compressed(), np.uint32).astype("<u4").tobytes()
+
+
 def decode_latents(buf: bytes, shapes: list[tuple[int, int, int]], layers) -> list[np.ndarray]:
     """Inverse of :func:`encode_latents`, a wavefront of every channel at a time."""
     import constriction
@@ -190,6 +205,7 @@ class RealFile:
     weight_bits: int
     rel: float
     arm_bits: int
+    latents_without_context: int
     decoded: np.ndarray  # H·W × N float64, normalised units, clipped
     decode_s: float  # latents parsed, maps synthesized, bands mixed
 
@@ -220,6 +236,7 @@ def real_file(net, target: np.ndarray, lam: float, header: int,
         coded.append((encode_latents(levels, layers), pack_arm(layers, arm_bits), layers,
                       arm_bits))
     lat_bytes, arm_bytes, layers, arm_bits = min(coded, key=lambda c: len(c[0]) + len(c[1]))
+    plain = len(encode_without_context(levels))
     t0 = time.time()
     back = decode_latents(lat_bytes, [y.shape for y in levels], layers)
     parse_s = time.time() - t0
@@ -252,7 +269,7 @@ def real_file(net, target: np.ndarray, lam: float, header: int,
             dec = np.clip(a @ (weights * steps.astype(np.float64)[:, None]), 0.0, 1.0)
             mix_s = time.time() - t2
             f = RealFile(len(lat_bytes), len(arm_bytes), len(wbytes), len(spec), header, bits,
-                         rel, arm_bits, dec, parse_s + synth_s + mix_s)
+                         rel, arm_bits, plain, dec, parse_s + synth_s + mix_s)
             j = float(((dec - target) ** 2).mean()) + lam * f.total * 8 / samples
             if j < best_j:
                 best, best_j = f, j

@@ -273,6 +273,7 @@ def main(argv=None) -> None:
         dec_real = lo + f.decoded.reshape(h, w, n) * span
         row["real"] = {"psnr_db": round(psnr_band(x, dec_real), 3), "bpppb": rate,
                        "latent_bytes": f.latents, "arm_bytes": f.arm, "arm_bits": f.arm_bits,
+                       "latent_bytes_without_context": f.latents_without_context,
                        "weight_bytes": f.weights, "weight_bits": f.weight_bits,
                        "spec_bytes": f.spec, "spec_rel": f.rel, "header_bytes": f.header,
                        "decode_s": round(f.decode_s, 2)}

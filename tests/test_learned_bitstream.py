@@ -103,6 +103,7 @@ def test_the_real_file_costs_about_the_estimate_and_decodes_as_well():
     f = bits.real_file(net, t, lam=1e-6, header=100)
     assert 0.97 * float(est) / 8 <= f.latents <= 1.1 * float(est) / 8 + 16
     assert f.total == f.latents + f.arm + f.weights + f.spec + 100
+    assert f.latents < f.latents_without_context  # the smooth maps' context pays
     assert f.decoded.shape == t.shape
     mse_net = float(((rec.double().numpy().clip(0, 1) - t) ** 2).mean())
     mse_file = float(((f.decoded - t) ** 2).mean())
