@@ -223,7 +223,7 @@ def real_file(net, target: np.ndarray, lam: float, header: int,
     ``target``: H·W × N float64 in normalised units; ``header``: the container's bytes."""
     import torch
 
-    from hinerc.codecs.lowrank.model import _least_squares, quantize_embeddings
+    from hinerc.codecs.lowrank.model import embedding_step, quantize_embeddings
     from hinerc.codecs.lowrank.sections import pack_embeddings
 
     hw, n = target.shape
@@ -246,6 +246,9 @@ def real_file(net, target: np.ndarray, lam: float, header: int,
              if not name.startswith(("lat", "arm", "emb", "bias"))]
     best, best_j = None, math.inf
     state = {name: p.detach().clone() for name, p in net.named_parameters()}
+    with torch.no_grad():  # the synthesis takes the latents parsed from the bytes
+        for p, y in zip(net.lat, back):
+            p.copy_(torch.from_numpy(y.astype(np.float32))[None])
     for bits in weight_bits:
         wbytes, deq = pack_weights(named, bits)
         t1 = time.time()
@@ -253,16 +256,14 @@ def real_file(net, target: np.ndarray, lam: float, header: int,
             for name, p in net.named_parameters():
                 if name in deq:
                     p.copy_(torch.from_numpy(deq[name]))
-            for p, y in zip(net.lat, back):
-                p.copy_(torch.from_numpy(y.astype(np.float32))[None])
             maps = net.maps("round")[0][0].reshape(net.k, -1).T.double().numpy()
         synth_s = time.time() - t1
         a = np.concatenate([maps, np.ones((hw, 1))], 1)
-        emb = _least_squares(a, target)
+        emb = np.linalg.lstsq(a, target, rcond=None)[0]
         dist = float(((a @ emb - target) ** 2).sum())
         norms = np.linalg.norm(a, axis=0)
         for rel in rels:
-            step = math.sqrt(12.0 * max(dist, 1e-24) * rel / ((net.k + 1) * n))
+            step = embedding_step(dist, rel, net.k, n, hw)
             steps, weights = quantize_embeddings(emb, norms, step)
             spec = pack_embeddings(np.zeros(net.k, np.uint16), steps, weights)
             t2 = time.time()

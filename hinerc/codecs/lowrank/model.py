@@ -557,10 +557,16 @@ def _fit(p: _Problem, k: int, blob: bytes, finest: bool) -> _Fit:
     return _Fit(k, blob, finest, a, centres, emb, dist, np.linalg.norm(a, axis=0))
 
 
+def embedding_step(dist: float, rel: float, rank: int, n_coded: int, pixels: int) -> float:
+    """The embeddings' quantization step whose error is ``rel`` times the fit's squared error
+    ``dist`` (a uniform quantizer's error is step²/12 per value, (k+1)·N values)."""
+    return math.sqrt(12.0 * max(dist, 1e-24 * pixels * n_coded) * rel / ((rank + 1) * n_coded))
+
+
 def _quantized(p: _Problem, f: _Fit, rel: float) -> Trial:
     """The fit's embeddings quantized at ``rel`` (error relative to the maps'), packed, scored."""
     n, h, w = p.shape
-    step = math.sqrt(12.0 * max(f.dist, 1e-24 * f.a.shape[0] * n) * rel / ((f.k + 1) * n))
+    step = embedding_step(f.dist, rel, f.k, n, f.a.shape[0])
     steps, weights = quantize_embeddings(f.emb, f.norms, step)
     code = LowRankCode(f.k, f.centres, steps, weights, f.blob)
     flat = np.clip(f.a @ code.embeddings(), 0.0, 1.0)
