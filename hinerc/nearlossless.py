@@ -59,9 +59,10 @@ def encode(cube: Cube, settings: EncodeSettings,
                                                     "map_coder": settings.preset().maps})
     if "pixel_net" in {o.name for o in settings.codec.options}:
         # the residual needs a predictor every decoder computes to the bit: the pixel network
-        # is float32 arithmetic with a tanh, which two machines may round apart
+        # and the map filter are float arithmetic with a tanh, which two machines may round
+        # apart
         settings = replace(settings, codec_options={**settings.codec_options,
-                                                    "pixel_net": "off"})
+                                                    "pixel_net": "off", "map_filter": "off"})
     words = bound_words(settings.max_error)
     ceiling_bits = cube.dtype.itemsize * 8
     tried: dict[float, Optional[pipeline.Encoded]] = {}

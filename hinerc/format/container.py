@@ -44,8 +44,8 @@ RESIDUAL_VERSION = (1, 4)
 RESIDUAL_TAG = "RESD"
 #: Sections newer than 1.3, and the version a file carrying one is written as (a file is the
 #: highest version any of its sections, or its tiles', needs; without any it stays 1.3, byte
-#: for byte as before). PNET: the low-rank codec's pixel network.
-SECTION_VERSIONS = {RESIDUAL_TAG: RESIDUAL_VERSION, "PNET": (1, 5)}
+#: for byte as before). PNET: the low-rank codec's pixel network; MFLT: its map filter.
+SECTION_VERSIONS = {RESIDUAL_TAG: RESIDUAL_VERSION, "PNET": (1, 5), "MFLT": (1, 6)}
 #: The sections of a plain file, in order: these, then the model's own (its codec's, see
 #: :mod:`hinerc.codecs`; for instance SPEC MAPS), then :data:`TAIL_SECTIONS`.
 HEAD_SECTIONS = ("HEAD", "META", "BAND", "MODL")

@@ -1,12 +1,14 @@
 """The low-rank codec (``--arch lowrank``, the default): k shared maps mixed per band.
 
     model.py       the KLT maps, the embeddings fitted to the decoded maps, the rank search
+    mapfilter.py   the map filter: a small convolutional network on the decoded maps
     pixelnet.py    the pixel network: a small non-linear decoder after the mix (large files)
-    sections.py    MODL, SPEC, MAPS and PNET: what a file stores
+    sections.py    MODL, SPEC, MAPS, MFLT and PNET: what a file stores
     presets.py     effort levels
     mapcoders/     how the maps become bytes (JPEG 2000, ...), one interface
 
-Decoding is numpy and the map coder's library only; torch only trains a pixel network.
+Decoding is numpy and the map coder's library only; torch only trains a map filter or a
+pixel network.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any, Mapping, Optional
 import numpy as np
 
 from hinerc.codecs.base import Codec, CodecOption, EncodedModel, EncodeJob, Parsed
-from hinerc.codecs.lowrank import mapcoders, pixelnet
+from hinerc.codecs.lowrank import mapcoders, mapfilter, pixelnet
 from hinerc.codecs.lowrank import presets
 from hinerc.codecs.lowrank.presets import EFFORTS, Preset
 from hinerc.codecs.lowrank.sections import (LowRankCode, LowRankConfig, pack_embeddings,
@@ -42,8 +44,8 @@ class LowRankCodec(Codec):
     summary = ("band embeddings mixing a few feature maps (the cube's principal components), "
                "the maps coded by a map coder (JPEG 2000, HEVC or AV1)")
     sections = ("SPEC", "MAPS")
-    optional_sections = ("PNET",)
-    payload_sections = ("SPEC", "MAPS", "PNET")
+    optional_sections = ("MFLT", "PNET")
+    payload_sections = ("SPEC", "MAPS", "MFLT", "PNET")
     default_tile = 1024  # one basis for more pixels is better; a 1000² scene is one tile
     efforts = EFFORTS
     options = (
@@ -56,14 +58,20 @@ class LowRankCodec(Codec):
                     "cube (PNET): auto trains one at efforts 5-9 where the file is large enough "
                     "to carry it (about 1% of it) and keeps it where it measured a gain; off "
                     "never [default: auto]", choices=("auto", "off")),
+        CodecOption("map_filter", str, "a small convolutional network on the decoded maps, "
+                    "trained on the cube (MFLT): auto trains one at efforts 7-9 on cubes of at "
+                    "most 400x400 pixels, codes the cube again with its bytes taken from the "
+                    "maps, and keeps the better file; off never [default: auto]",
+                    choices=("auto", "off")),
     )
     format_doc = """\
-**MODL**: `{"arch": "lowrank", "rank": k, "maps": NAME, "pnet": true}`, k a JSON integer, 0 ≤
-k ≤ min(255, n_coded, H·W); `maps` names the map coder of MAPS (below) and is left out for
-`"jpeg2000"` (which is also what every file of 1.1 and 1.2 holds); `pnet` (1.5, a JSON `true`,
-only with k ≥ 1) says that a PNET section follows MAPS, and is left out otherwise (a PNET
-section without it, or `pnet` without the section, is a corrupt file). Without PNET the N =
-n_coded coded bands are
+**MODL**: `{"arch": "lowrank", "rank": k, "maps": NAME, "mflt": true, "pnet": true}`, k a JSON
+integer, 0 ≤ k ≤ min(255, n_coded, H·W); `maps` names the map coder of MAPS (below) and is left
+out for `"jpeg2000"` (which is also what every file of 1.1 and 1.2 holds); `mflt` (1.6, a JSON
+`true`, only with k ≥ 1) says that an MFLT section follows MAPS, and `pnet` (1.5, likewise) that
+a PNET section follows MAPS (and MFLT); each is left out otherwise (a section without its key,
+or a key without its section, is a corrupt file). Without MFLT and PNET the N = n_coded coded
+bands are
 
     y_b(x, y) = float32( clip( Σ_{j<k} E[j, b] · m_j(x, y) + E[k, b], 0, 1 ) )
 
@@ -90,6 +98,35 @@ the differences are small. The encoder chooses `step_j` inversely proportional t
 map j (every row's quantization error then costs about the same in the cube).
 
 **MAPS**: the k maps of H × W, coded by the map coder MODL names; empty when k = 0.
+
+**MFLT** (1.6; only when MODL has `mflt`): the map filter, a correction of the decoded maps
+before the mix (and before PNET, which takes the filtered maps). With `u_i = m_i` over the whole
+H × W map, its edges replicated (`u_i(y, x)` at a row or column outside the map takes the
+nearest one inside),
+
+    h_t(y, x) = gelu( clip( s1_t · Σ_{i<k} Σ_{a,b<3} W1[t, i, a, b] · u_i(y+a−1, x+b−1) + b1_t, −10⁴, 10⁴ ) )
+    r_j(y, x) = s2_j · Σ_{t<C} W2[j, t] · h_t(y, x) + b2_j
+    d'_j = d_j + 32767.5 · r_j
+
+in float64 (the sums in any order), and the mix (and PNET) then takes `m_j = (d'_j − c_j) /
+32767.5` in place of `m_j`. Two decoders may differ in the last bits of a sample (a file with
+MFLT never carries RESD).
+
+| size | field |
+|---|---|
+| 1 | version, `1` |
+| 1 | activation, `1` (the tanh GELU of PNET, below) |
+| 1 | k: the maps filtered, equal to MODL's rank |
+| 1 | C: hidden channels, 1 ≤ C ≤ 32 |
+| 4·(2C + 2k) | float32: s1 (C), b1 (C), s2 (k), b2 (k); all finite |
+| 9·C·k | W1, C×k×3×3 in C order (a: row offset, b: column offset), signed int8 |
+| k·C | W2, k×C row by row, signed int8 (the section ends here) |
+
+The encoder trains the filter (a 3×3 convolution, one hidden layer, a 1×1 convolution, Adam on
+the per-band normalised squared error of the mix, each band weighed by the inverse of its error
+before filtering), stores each output channel's weights as int8 with its own scale, refits the
+embeddings (SPEC) to the filtered maps, and keeps the filter only where the file with it, its
+bytes taken from the maps, measured better than the file without it.
 
 **PNET** (1.5; only when MODL has `pnet`): the pixel network, a correction added to the mix
 before the clip:
@@ -132,6 +169,8 @@ the network only where it measured a gain on pixels it did not train on."""
             base = dataclasses.replace(base, maps=options["map_coder"], also=())
         if options.get("pixel_net") == "off":
             base = dataclasses.replace(base, pixel_iters=0)
+        if options.get("map_filter") == "off":
+            base = dataclasses.replace(base, filter_iters=0)
         return base
 
     # ------------------------------------------------------------------------- encode
@@ -150,7 +189,8 @@ the network only where it measured a gain on pixels it did not train on."""
         reserve = pixelnet.payload_bytes(inputs, hidden, n) + 12 if hidden else 0
 
         def room_for(coder: mapcoders.MapCoder) -> float:
-            sizing = LowRankConfig(rank=_SIZING_RANK, maps=coder.name, pnet=bool(hidden))
+            sizing = LowRankConfig(rank=_SIZING_RANK, maps=coder.name, pnet=bool(hidden),
+                                   mflt=bool(preset.filter_iters))
             return job.budget.room - len(json_bytes(sizing.to_dict())) - reserve
 
         net, facts = None, {}
@@ -205,6 +245,10 @@ the network only where it measured a gain on pixels it did not train on."""
                     continue
                 if alt.psnr_db > best.psnr_db:
                     best, coder = alt, other
+            if preset.filter_iters and best.rank and mapfilter.MIN_PIXELS <= h * w \
+                    <= mapfilter.MAX_PIXELS:
+                best = _with_map_filter(job, lambda room: search(coder, room), coder,
+                                        room_for(coder), best, preset.filter_iters, facts)
             code = best.code
             saturated = best.finest and best.size < (1 - job.budget.tolerance) * room
             if job.report is not None:
@@ -215,9 +259,12 @@ the network only where it measured a gain on pixels it did not train on."""
                 wide = pixelnet.widest(reserve - 12, k_in, n)
                 net, facts["device"] = _train_pixel_net(job, code, coder, wide,
                                                         preset.pixel_iters)
-        cfg = LowRankConfig(rank=code.rank, maps=coder.name, pnet=net is not None)
+        cfg = LowRankConfig(rank=code.rank, maps=coder.name, pnet=net is not None,
+                            mflt=code.filt is not None)
         spec = pack_embeddings(code.centres, code.steps, code.weights)
         sections = {"SPEC": spec, "MAPS": code.maps}
+        if code.filt is not None:
+            sections["MFLT"] = mapfilter.pack(code.filt)
         if net is not None:
             sections["PNET"] = pixelnet.pack(net)
         # decode exactly what will be written, as decompress will
@@ -242,6 +289,13 @@ the network only where it measured a gain on pixels it did not train on."""
                 raise CorruptFileError("MAPS section holds data for a rank-0 model")
         else:
             coder.check(maps, header.height, header.width, cfg.rank)
+        filt = None
+        if cfg.mflt:
+            if "MFLT" not in sections:
+                raise CorruptFileError("missing section MFLT")
+            filt = mapfilter.unpack(sections["MFLT"], cfg.rank)
+        elif "MFLT" in sections:
+            raise CorruptFileError("an MFLT section the model does not declare")
         net = None
         if cfg.pnet:
             if "PNET" not in sections:
@@ -249,7 +303,7 @@ the network only where it measured a gain on pixels it did not train on."""
             net = pixelnet.unpack(sections["PNET"], cfg.rank, header.n_coded)
         elif "PNET" in sections:
             raise CorruptFileError("a PNET section the model does not declare")
-        return cfg, LowRankCode(cfg.rank, centres, steps, weights, maps, net), coder
+        return cfg, LowRankCode(cfg.rank, centres, steps, weights, maps, net, filt), coder
 
     def decode(self, content: Any, header: HnrHeader, device: str) -> Any:
         """The coded bands, mixed from the maps only where they are restored (a window of a
@@ -279,6 +333,12 @@ the network only where it measured a gain on pixels it did not train on."""
         summary = (f"lowrank, {first}{cfg.rank} feature maps ({_coder_title(coder.name)}, "
                    f"{sizes.get('MAPS', 0):,} bytes{over}) mixed by per-band embeddings "
                    f"({values:,} values, {sizes.get('SPEC', 0):,} bytes{over})")
+        filts = [p.content[1].filt for p in parts if p.content[1].filt is not None]
+        if filts:
+            where = f" in {len(filts)} tiles" if tiles > 1 else ""
+            summary += (f", filtered by a map filter ({filts[0].maps} maps → 3×3, "
+                        f"{filts[0].width} channels → maps, {sizes.get('MFLT', 0):,} "
+                        f"bytes{where})")
         nets = [p.content[1].net for p in parts if p.content[1].net is not None]
         if nets:
             hidden = nets[0].w1.shape[0]
@@ -286,7 +346,7 @@ the network only where it measured a gain on pixels it did not train on."""
             summary += (f", then a pixel network ({nets[0].inputs} maps → {hidden} → bands, "
                         f"{sizes.get('PNET', 0):,} bytes{where})")
         return {"summary": summary, "rank": cfg.rank, "map_coder": coder.name,
-                "pixel_net": bool(nets)}
+                "map_filter": bool(filts), "pixel_net": bool(nets)}
 
 
 def _train_pixel_net(job: EncodeJob, code: LowRankCode, coder: mapcoders.MapCoder, hidden: int,
@@ -322,6 +382,50 @@ def _train_pixel_net(job: EncodeJob, code: LowRankCode, coder: mapcoders.MapCode
     if job.report is not None:
         job.report.extra["pixel_net_gain_db"] = round(gain, 3)
     return (net if gain >= pixelnet.MIN_GAIN_DB else None), device
+
+
+def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, room: float,
+                     best: Any, iters: int, facts: dict) -> Any:
+    """``best`` (the search's trial at ``room`` bytes), or the cube coded again with a map
+    filter's bytes taken from the maps, the filter trained on those maps where ``--device``
+    says and the embeddings refitted to the filtered maps: whichever measured better (by at
+    least :data:`mapfilter.MIN_GAIN_DB`). ``facts["device"]``: where a kept filter trained."""
+    from hinerc.codecs.lowrank import model
+
+    prep, h, w = job.prep, job.height, job.width
+    width = mapfilter.width_for(room, best.rank)
+    if not width:
+        return best
+    reserve = mapfilter.payload_bytes(best.rank, width) + 12
+    job.stage("coding the maps again, for a map filter")
+    try:
+        alt = search(room - reserve)
+    except RateError:
+        return best
+    k = alt.rank
+    width = max([c for c in mapfilter.WIDTHS if mapfilter.payload_bytes(k, c) + 12 <= reserve],
+                default=0)
+    if not k or not width:
+        return best
+    device = resolve_device(job.device)
+    job.stage("training the map filter")
+    codes = coder.decode_planes(alt.code.maps, h, w, k)
+    u = (codes - alt.code.centres.astype(np.float64)[:, None, None]) / 32767.5
+
+    def tick(done: int, total: int) -> None:
+        job.progress(Progress(done, total, "map filter"))
+
+    filt = mapfilter.train(u, prep.target, prep.valid, alt.code.embeddings(), width, iters,
+                           job.seed, device, tick)
+    scales = prep.table.scales[prep.table.coded]
+    trial = model.filtered_trial(prep.target, prep.valid, scales, coder, alt.code, alt.rel, filt)
+    gain = trial.psnr_db - best.psnr_db
+    if job.report is not None:
+        job.report.extra["map_filter_gain_db"] = round(gain, 3)
+    if trial.size + mapfilter.payload_bytes(k, width) + 12 > room or gain < mapfilter.MIN_GAIN_DB:
+        return best
+    facts["device"] = device
+    return trial
 
 
 def _coder_title(name: str) -> str:

@@ -39,6 +39,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from hinerc.codecs.lowrank.mapcoders import Importance, MapCode, MapCoder
+from hinerc.codecs.lowrank.mapfilter import MapFilter
 from hinerc.codecs.lowrank.pixelnet import PixelNet
 from hinerc.codecs.lowrank.sections import LowRankCode, pack_embeddings
 from hinerc.errors import RateError
@@ -152,6 +153,8 @@ def mixed(code: LowRankCode, coder: MapCoder, height: int, width: int,
     maps = None
     if code.rank:
         maps = coder.decode_planes(code.maps, height, width, code.rank)
+        if code.filt is not None:  # MFLT: the maps as the filter corrects them, in code units
+            maps = code.filt.apply(maps, code.centres)
     return Mixed(maps, emb, height, width, code.centres, code.net, coded)
 
 
@@ -573,6 +576,26 @@ def _quantized(p: _Problem, f: _Fit, rel: float) -> Trial:
     decoded = np.ascontiguousarray(flat.T.astype(np.float32)).reshape(n, h, w)
     return Trial(f.k, rel, code, pack_embeddings(f.centres, steps, weights),
                  mean_psnr_normalised(decoded, p.target, p.valid), decoded, f.finest)
+
+
+def filtered_trial(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray,
+                   coder: MapCoder, code: LowRankCode, rel: float, filt: MapFilter) -> Trial:
+    """The code's maps through the map filter ``filt``, as a decoder filters them, the
+    embeddings refitted to them by least squares and quantized at ``rel``, scored as the search
+    scores (a cube of at most :data:`LARGE_PIXELS` pixels)."""
+    n, h, w = target.shape
+    k = code.rank
+    p = _Problem(target, valid, np.asarray(scales, np.float64), coder)
+    codes = filt.apply(coder.decode_planes(code.maps, h, w, k), code.centres)
+    a = np.empty((h * w, k + 1))
+    a[:, :k] = ((codes.reshape(k, -1) - code.centres.astype(np.float64)[:, None]) / _CODE_MID).T
+    a[:, k] = 1.0
+    emb = _least_squares(a, p.t)
+    dist = float(((a @ emb - p.t) ** 2).sum())
+    fit = _Fit(k, code.maps, False, a, code.centres, emb, dist, np.linalg.norm(a, axis=0))
+    trial = _quantized(p, fit, rel)
+    trial.code.filt = filt
+    return trial
 
 
 def _fill(p: _Problem, f: _Fit, trial: Trial, budget: int, window: float = 0.985) -> Trial:

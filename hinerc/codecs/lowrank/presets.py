@@ -19,7 +19,9 @@ benchmark cubes: the allocation at 5 already finds about the rank a search would
 ``--map-coder hevc`` or ``av1`` codes with that coder only; with ``--map-coder jpeg2000``, 5 fits
 the maps to the last byte from the rate's usual rank and 6–9 look further past the best rank.
 5–9 train a pixel network after the mix where the file is large enough to carry one
-(:mod:`~hinerc.codecs.lowrank.pixelnet`; 3000 to 8000 steps, ``Preset.pixel_iters``).
+(:mod:`~hinerc.codecs.lowrank.pixelnet`; 3000 to 8000 steps, ``Preset.pixel_iters``). 7–9
+also train a map filter on cubes of at most 400² pixels (:mod:`~hinerc.codecs.lowrank.mapfilter`;
+1000 to 2000 steps, ``Preset.filter_iters``), coding the cube a second time for it.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class Preset:
     #: training steps of the pixel network (:mod:`~hinerc.codecs.lowrank.pixelnet`; 0: none),
     #: tried where the file is large enough for one (``--pixel-net off``: never)
     pixel_iters: int = 0
+    #: training steps of the map filter (:mod:`~hinerc.codecs.lowrank.mapfilter`; 0: none),
+    #: tried on cubes of at most 400² pixels (``--map-filter off``: never)
+    filter_iters: int = 0
 
 
 #: ``also`` is tried only on a cube of at most this many coded bands. Where the bands are few,
@@ -69,9 +74,10 @@ EFFORTS: dict[int, Preset] = {
     4: Preset(Search(RANKS, patience=2, **_QUICK)),
     5: Preset(Search(RANKS, patience=2, allocate=True), "hevc", _BOTH, 3000),
     6: Preset(Search(RANKS, patience=3, allocate=True), "hevc", _BOTH, 4000),
-    7: Preset(Search(RANKS, (0.0005, 0.001), patience=3, allocate=True), "hevc", _BOTH, 6000),
+    7: Preset(Search(RANKS, (0.0005, 0.001), patience=3, allocate=True), "hevc", _BOTH, 6000,
+              1000),
     8: Preset(Search(RANKS, (0.0005, 0.001), patience=4, allocate=True, row_cost=0.0), "hevc",
-              _BOTH, 6000),
+              _BOTH, 6000, 1500),
     9: Preset(Search(RANKS, (0.0005, 0.001, 0.002), patience=4, allocate=True, row_cost=0.0),
-              "hevc", _BOTH, 8000),
+              "hevc", _BOTH, 8000, 2000),
 }

@@ -7,6 +7,8 @@
   each row replaced by its differences along the bands (first value kept), as little-endian
   signed *w*-byte ints.
 * MAPS: the map coder's codestream of k maps of H×W; empty when k = 0.
+* MFLT (when MODL has ``"mflt": true``): the map filter on the decoded maps
+  (:mod:`hinerc.codecs.lowrank.mapfilter`).
 * PNET (when MODL has ``"pnet": true``): the pixel network after the mix
   (:mod:`hinerc.codecs.lowrank.pixelnet`).
 
@@ -22,6 +24,7 @@ from typing import Any, Optional
 
 import numpy as np
 
+from hinerc.codecs.lowrank.mapfilter import MapFilter
 from hinerc.codecs.lowrank.pixelnet import PixelNet
 
 from hinerc.errors import CorruptFileError
@@ -36,12 +39,13 @@ DEFAULT_MAPS = "jpeg2000"
 @dataclass
 class LowRankConfig:
     """The MODL record: ``rank`` maps, coded by the map coder ``maps``; ``pnet``: a pixel
-    network (PNET) corrects the mix."""
+    network (PNET) corrects the mix; ``mflt``: a map filter (MFLT) corrects the maps."""
 
     rank: int = 0
     maps: str = "jpeg2000"  # DEFAULT_MAPS
     arch: str = "lowrank"
     pnet: bool = False
+    mflt: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The record; ``maps`` is left out for JPEG 2000, the map coder of every file before
@@ -49,6 +53,8 @@ class LowRankConfig:
         d: dict[str, Any] = {"arch": self.arch, "rank": self.rank}
         if self.maps != DEFAULT_MAPS:
             d["maps"] = self.maps
+        if self.mflt:
+            d["mflt"] = True
         if self.pnet:
             d["pnet"] = True
         return d
@@ -62,6 +68,7 @@ class LowRankConfig:
                   ) -> "LowRankConfig":
         """A MODL record read from a file; any inconsistency is a corrupt file."""
         rank, maps, pnet = d.get("rank"), d.get("maps", DEFAULT_MAPS), d.get("pnet", False)
+        mflt = d.get("mflt", False)
         if d.get("arch") != "lowrank" or not (isinstance(rank, int) and not isinstance(rank, bool)):
             raise CorruptFileError("invalid model configuration")
         if not 0 <= rank <= min(255, n_coded, height * width):
@@ -70,7 +77,9 @@ class LowRankConfig:
             raise CorruptFileError("invalid model configuration (maps)")
         if not isinstance(pnet, bool) or pnet and rank == 0:
             raise CorruptFileError("invalid model configuration (pnet)")
-        return cls(rank, maps, pnet=pnet)
+        if not isinstance(mflt, bool) or mflt and rank == 0:
+            raise CorruptFileError("invalid model configuration (mflt)")
+        return cls(rank, maps, pnet=pnet, mflt=mflt)
 
 
 @dataclass
@@ -83,6 +92,7 @@ class LowRankCode:
     weights: np.ndarray  # (k+1, N) int64: quantized embeddings; row k is the offset
     maps: bytes  # the map coder's codestream of k maps H×W (empty when k = 0)
     net: Optional[PixelNet] = None  # the pixel network after the mix (PNET)
+    filt: Optional[MapFilter] = None  # the map filter on the decoded maps (MFLT)
 
     def embeddings(self) -> np.ndarray:
         """The (k+1)×N float64 embedding matrix the decoder multiplies by."""

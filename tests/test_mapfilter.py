@@ -1,0 +1,290 @@
+"""The map filter on the decoded maps (MFLT, :mod:`hinerc.codecs.lowrank.mapfilter`): its
+section, its decoding against torch's convolution, its training, and files that carry it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import hinerc
+import hinerc.metrics
+from hinerc.cli import cli as main
+from hinerc.codecs.lowrank import mapfilter
+from hinerc.codecs.lowrank.sections import LowRankConfig
+from hinerc.errors import CorruptFileError
+from hinerc.format import container
+from hinerc.io import Cube, read_cube
+
+
+def _filter(k: int = 5, c: int = 6, seed: int = 0) -> mapfilter.MapFilter:
+    rng = np.random.default_rng(seed)
+    return mapfilter.MapFilter(
+        rng.integers(-127, 128, (c, k, 3, 3)).astype(np.int8),
+        rng.uniform(1e-3, 1e-2, c).astype(np.float32),
+        rng.normal(0, 0.1, c).astype(np.float32),
+        rng.integers(-127, 128, (k, c)).astype(np.int8),
+        rng.uniform(1e-4, 1e-3, k).astype(np.float32),
+        rng.normal(0, 1e-3, k).astype(np.float32))
+
+
+# ------------------------------------------------------------------------------ the section
+def test_pack_and_unpack_give_back_every_weight():
+    f = _filter()
+    blob = mapfilter.pack(f)
+    assert len(blob) == mapfilter.payload_bytes(5, 6)
+    back = mapfilter.unpack(blob, rank=5)
+    for name in ("w1", "s1", "b1", "w2", "s2", "b2"):
+        assert np.array_equal(getattr(back, name), getattr(f, name)), name
+
+
+@pytest.mark.parametrize("damage", ["truncated head", "version", "activation", "maps",
+                                    "width 0", "width 200", "short", "long", "nan"])
+def test_a_damaged_section_is_a_corrupt_file(damage):
+    blob = bytearray(mapfilter.pack(_filter()))
+    if damage == "truncated head":
+        blob = blob[:3]
+    elif damage == "version":
+        blob[0] = 2
+    elif damage == "activation":
+        blob[1] = 9
+    elif damage == "maps":
+        blob[2] = 4
+    elif damage == "width 0":
+        blob[3] = 0
+    elif damage == "width 200":
+        blob[3] = 200
+    elif damage == "short":
+        blob = blob[:-1]
+    elif damage == "long":
+        blob += b"\0"
+    elif damage == "nan":
+        blob[4:8] = np.float32(np.nan).tobytes()
+    with pytest.raises(CorruptFileError):
+        mapfilter.unpack(bytes(blob), rank=5)
+
+
+def test_random_damage_raises_only_corrupt_file_errors():
+    rng = np.random.default_rng(3)
+    good = mapfilter.pack(_filter())
+    for _ in range(300):
+        blob = bytearray(good)
+        for i in rng.integers(0, len(blob), rng.integers(1, 4)):
+            blob[i] = int(rng.integers(0, 256))
+        if rng.random() < 0.3:
+            blob = blob[: int(rng.integers(0, len(blob)))]
+        try:
+            f = mapfilter.unpack(bytes(blob), rank=5)
+        except CorruptFileError:
+            continue
+        out = f.correction(np.zeros((5, 4, 3)))  # whatever it parsed decodes to finite values
+        assert np.isfinite(out).all()
+
+
+def test_the_filter_takes_at_most_its_share_of_the_budget():
+    for room in (2_000, 60_000, 600_000):
+        c = mapfilter.width_for(room, 25)
+        if c:
+            assert mapfilter.payload_bytes(25, c) + 12 <= mapfilter.MAX_SHARE * room
+        assert c == 0 or c == max(w for w in mapfilter.WIDTHS
+                                  if mapfilter.payload_bytes(25, w) + 12
+                                  <= mapfilter.MAX_SHARE * room)
+    assert mapfilter.width_for(2_000, 25) == 0 and mapfilter.width_for(600_000, 25) == 32
+
+
+# ------------------------------------------------------------------------------ decoding
+def test_the_correction_is_torchs_convolution_with_replicated_edges():
+    """The numpy decoder computes the network torch trained: a 3×3 convolution with replicated
+    edges, the tanh GELU, a 1×1 convolution (float64 both; rows taken in several bands)."""
+    torch = pytest.importorskip("torch")
+    f = _filter(k=4, c=5)
+    rng = np.random.default_rng(1)
+    u = rng.uniform(-1, 1, (4, 150, 7))  # more rows than one band of rows
+    got = f.correction(u)
+    conv = torch.nn.functional.conv2d(
+        torch.nn.functional.pad(torch.from_numpy(u)[None], (1, 1, 1, 1), mode="replicate"),
+        torch.from_numpy(f.w1.astype(np.float64) * f.s1.astype(np.float64)[:, None, None, None]),
+        torch.from_numpy(f.b1.astype(np.float64)))
+    hid = torch.nn.functional.gelu(conv, approximate="tanh")[0]
+    want = (torch.einsum("jc,chw->jhw", torch.from_numpy(
+        f.w2.astype(np.float64) * f.s2.astype(np.float64)[:, None]), hid)
+        + torch.from_numpy(f.b2.astype(np.float64))[:, None, None]).numpy()
+    assert np.allclose(got, want, rtol=1e-9, atol=1e-12)
+
+
+def test_apply_works_in_code_units_around_the_centres():
+    f = _filter(k=3, c=4)
+    rng = np.random.default_rng(2)
+    codes = rng.uniform(0, 65535, (3, 9, 8))
+    centres = np.array([30000, 32000, 34000], np.uint16)
+    out = f.apply(codes, centres)
+    u = (codes - centres.astype(np.float64)[:, None, None]) / 32767.5
+    assert np.allclose((out - codes) / 32767.5, f.correction(u), rtol=1e-12, atol=1e-15)
+
+
+# ------------------------------------------------------------------------------ training
+def test_training_undoes_a_blur_of_the_maps_and_is_seeded():
+    """Maps blurred by a 3×3 box: the filter, trained through the mix, brings the bands back
+    closer; the same seed gives the same weights."""
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    h, w, k, n = 32, 32, 3, 12
+    sharp = np.cumsum(np.cumsum(rng.normal(0, 1, (k, h, w)), 1), 2)
+    sharp = (sharp - sharp.mean((1, 2), keepdims=True)) / np.abs(sharp).max()
+    pad = np.pad(sharp, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    blur = sum(pad[:, a:a + h, b:b + w] for a in range(3) for b in range(3)) / 9
+    emb = np.vstack([rng.normal(0, 0.3, (k, n)), np.full((1, n), 0.5)])
+    target = (np.einsum("kn,khw->nhw", emb[:-1], sharp) + emb[-1][:, None, None])
+
+    def err(maps):
+        return float(((np.einsum("kn,khw->nhw", emb[:-1], maps) + emb[-1][:, None, None]
+                       - target) ** 2).mean())
+
+    f = mapfilter.train(blur, target, None, emb, 8, 300, seed=0)
+    g = mapfilter.train(blur, target, None, emb, 8, 300, seed=0)
+    assert np.array_equal(f.w1, g.w1) and np.array_equal(f.w2, g.w2)
+    assert err(blur + f.correction(blur)) < 0.85 * err(blur)  # 0.79 measured
+
+
+# ------------------------------------------------------------------------------ files
+def _cube(h: int = 64, w: int = 64, c: int = 40, seed: int = 0) -> np.ndarray:
+    """A cube of a few sharp-edged fields mixed into many bands (int16)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w]
+    fields = [((x // 9 + y // 7) % 2).astype(float), np.sin(x / 5.0) * (y > 30),
+              ((x - 30) ** 2 + (y - 25) ** 2 < 200).astype(float),
+              np.cos(y / 3.0 + x / 11.0)]
+    lam = np.linspace(0, 1, c)
+    spec = sum(f[..., None] * np.cos((i + 1) * 2.1 * lam + i) for i, f in enumerate(fields))
+    return (2000 + 600 * spec + rng.normal(0, 2, spec.shape)).astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def with_filter(tmp_path_factory):
+    """The bundled Jasper Ridge crop (40²×198) at effort 7 with the map filter tried (its
+    share allowed up to a tenth and its pixels down to 1024: the crop is small; measured +0.27
+    dB) and the same without a filter."""
+    from conftest import SAMPLE_HDR
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(mapfilter, "MAX_SHARE", 0.1)
+    mp.setattr(mapfilter, "MIN_PIXELS", 1024)
+    d = tmp_path_factory.mktemp("mflt")
+    data = read_cube(SAMPLE_HDR).data
+    try:
+        on = hinerc.compress(SAMPLE_HDR, d / "on.hnr", bpppb=0.25, effort=7, map_coder="hevc",
+                             pixel_net="off")
+        off = hinerc.compress(SAMPLE_HDR, d / "off.hnr", bpppb=0.25, effort=7,
+                              map_coder="hevc", pixel_net="off", map_filter="off")
+    finally:
+        mp.undo()
+    return data, d, on, off
+
+
+@pytest.mark.slow
+def test_a_file_with_a_filter_is_1_6_says_so_and_is_better(with_filter):
+    data, d, on, off = with_filter
+    info = hinerc.inspect(d / "on.hnr")
+    assert info["format_version"] == "1.6" and info["map_filter"] is True
+    assert "map filter" in info["model_summary"] and "MFLT" in info["model_sections"]
+    assert info["model_config"]["mflt"] is True
+    plain = hinerc.inspect(d / "off.hnr")
+    assert plain["format_version"] == "1.3" and plain["map_filter"] is False
+    assert on.psnr_db > off.psnr_db + mapfilter.MIN_GAIN_DB
+    for name in ("on", "off"):
+        size = (d / f"{name}.hnr").stat().st_size * 8 / data.size
+        assert abs(size - 0.25) / 0.25 <= 0.03
+
+
+@pytest.mark.slow
+def test_the_decode_is_what_the_encoder_measured(with_filter):
+    data, d, on, off = with_filter
+    out = hinerc.decompress(d / "on.hnr").data
+    assert abs(hinerc.metrics.mean_psnr(data, out) - on.psnr_db) < 0.01
+
+
+@pytest.mark.slow
+def test_a_window_and_some_bands_decode_as_the_whole(with_filter):
+    data, d, on, off = with_filter
+    whole = hinerc.decompress(d / "on.hnr").data
+    part = hinerc.decompress(d / "on.hnr", window=(10, 20, 30, 20), bands="6:30").data
+    assert np.array_equal(np.asarray(part), whole[10:40, 20:40, 6:30])
+
+
+def _rewrite(path, model=None, drop=False):
+    f = container.read_file(path)
+    if model is not None:
+        f.model = model
+    if drop:
+        f.sections.pop("MFLT")
+    return container.to_bytes(f)
+
+
+@pytest.mark.slow
+def test_mflt_and_modl_must_agree(with_filter, tmp_path):
+    data, d, on, off = with_filter
+    model = container.read_file(d / "on.hnr").model
+    cases = {
+        "no section": _rewrite(d / "on.hnr", drop=True),
+        "undeclared": _rewrite(d / "on.hnr", model={k: v for k, v in model.items()
+                                                    if k != "mflt"}),
+        "not a bool": _rewrite(d / "on.hnr", model={**model, "mflt": 1}),
+    }
+    for name, blob in cases.items():
+        p = tmp_path / f"{name.replace(' ', '_')}.hnr"
+        p.write_bytes(blob)
+        with pytest.raises(CorruptFileError):
+            hinerc.decompress(p)
+        r = CliRunner().invoke(main, ["decompress", str(p), "-o", str(tmp_path / "x.npy")])
+        assert r.exit_code == 1 and not (tmp_path / "x.npy").exists(), name
+
+
+def test_the_model_json_keeps_mflt_out_unless_true():
+    assert "mflt" not in LowRankConfig(4, "hevc").to_dict()
+    assert LowRankConfig(4, "hevc", mflt=True).to_dict()["mflt"] is True
+    with pytest.raises(CorruptFileError):
+        LowRankConfig.from_dict({"arch": "lowrank", "rank": 0, "mflt": True}, 5, 4, 4)
+
+
+def test_the_default_effort_trains_no_filter_and_the_cli_takes_it_off(tmp_path):
+    np.save(tmp_path / "c.npy", _cube(32, 32, 20))
+    r = CliRunner().invoke(main, ["compress", str(tmp_path / "c.npy"), "-o",
+                                  str(tmp_path / "c.hnr"), "--bpppb", "1", "--quiet"])
+    assert r.exit_code == 0, r.output
+    assert hinerc.inspect(tmp_path / "c.hnr")["map_filter"] is False
+    r = CliRunner().invoke(main, ["compress", str(tmp_path / "c.npy"), "-o",
+                                  str(tmp_path / "d.hnr"), "--map-filter", "maybe"])
+    assert r.exit_code == 2
+
+
+def test_a_near_lossless_file_never_carries_a_filter(tmp_path, monkeypatch):
+    monkeypatch.setattr(mapfilter, "MAX_SHARE", 0.5)
+    monkeypatch.setattr(mapfilter, "MIN_PIXELS", 256)
+    data = _cube(32, 32, 20)
+    hinerc.compress(Cube(data), tmp_path / "l.hnr", max_error=2, effort=7)
+    info = hinerc.inspect(tmp_path / "l.hnr")
+    assert info["map_filter"] is False
+    out = hinerc.decompress(tmp_path / "l.hnr").data
+    assert np.abs(out.astype(np.int32) - data).max() <= 2
+
+
+def test_the_filter_trains_where_device_says(tmp_path, monkeypatch):
+    """``--device`` reaches the filter's training (a spy on the training's device)."""
+    import hinerc.codecs.lowrank as lowrank
+
+    from conftest import SAMPLE_HDR
+
+    monkeypatch.setattr(mapfilter, "MAX_SHARE", 0.1)
+    monkeypatch.setattr(mapfilter, "MIN_PIXELS", 1024)
+    seen = []
+    real = mapfilter.train
+
+    def spy(*args, **kw):
+        seen.append(args[7] if len(args) > 7 else kw.get("device"))
+        return real(*args[:5], 20, *args[6:], **kw)
+
+    monkeypatch.setattr(mapfilter, "train", spy)
+    monkeypatch.setattr(lowrank, "resolve_device", lambda d: "cpu" if d in ("auto", "cpu") else d)
+    hinerc.compress(SAMPLE_HDR, tmp_path / "c.hnr", bpppb=0.25, effort=7, map_coder="hevc",
+                    pixel_net="off", device="cpu")
+    assert seen == ["cpu"]
