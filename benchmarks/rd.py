@@ -114,7 +114,8 @@ def run_hinerc(name: str, data: np.ndarray, wl: np.ndarray, rate: float) -> dict
         dec = time.perf_counter() - t0
         facts = hinerc.inspect(path)
         return {"bpppb": path.stat().st_size * 8 / data.size, "rec": rec, "encode_s": enc,
-                "decode_s": dec, "k": facts.get("rank"), "map_coder": facts.get("map_coder")}
+                "decode_s": dec, "k": facts.get("rank"), "map_coder": facts.get("map_coder"),
+                "map_filter": facts.get("map_filter"), "pixel_net": facts.get("pixel_net")}
 
 
 def measure(key: str, data: np.ndarray, wl: np.ndarray, codec: str, rate: float) -> dict:

@@ -3,7 +3,7 @@
 Encoded here (all threads), decoded in fresh processes with 1 and 2 BLAS/OpenMP threads, and in
 this one: the same SHA-256 of the decoded samples each time. The files are the two paths of the
 default model whose arithmetic is floating-point: the linear mix (float64 products, then the
-sample type) and the pixel network after it, with float32 samples (a float is not rounded to
+sample type), the pixel network after it and the map filter before it, with float32 samples (a float is not rounded to
 an integer, so a last-bit difference would show). Across machines the goldens check it
 (``test_golden.py``: hashes written on another machine); across devices there is nothing to
 check yet: every decoder runs on the CPU.
@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import hinerc
-from hinerc.codecs.lowrank import pixelnet
+from hinerc.codecs.lowrank import mapfilter, pixelnet
 from hinerc.io import Cube
 
 _DECODE = ("import hashlib, sys, numpy as np, hinerc; "
@@ -64,18 +64,29 @@ def files(tmp_path_factory):
         return net, 1.0  # kept whatever it gains: its arithmetic is what is tested
 
     mp.setattr(pixelnet, "train", brief)
+    real_filter = mapfilter.train
+
+    def brief_filter(u, target, valid, emb, width, iters, *rest, **kw):
+        return real_filter(u, target, valid, emb, width, 200, *rest, **kw)
+
+    mp.setattr(mapfilter, "train", brief_filter)
+    mp.setattr(mapfilter, "MAX_SHARE", 0.25)
+    mp.setattr(mapfilter, "MIN_GAIN_DB", -100.0)  # kept whatever it gains
     try:
         data = _cube(64, 72, 70)
         hinerc.compress(Cube(data), d / "net.hnr", bpppb=1.0, effort=5)
         hinerc.compress(Cube(data), d / "mix.hnr", bpppb=1.0, effort=5, pixel_net="off")
+        hinerc.compress(Cube(data), d / "filter.hnr", bpppb=0.5, effort=7, pixel_net="off",
+                        map_coder="hevc")
     finally:
         mp.undo()
     assert hinerc.inspect(d / "net.hnr")["pixel_net"] is True
     assert hinerc.inspect(d / "mix.hnr")["pixel_net"] is False
+    assert hinerc.inspect(d / "filter.hnr")["map_filter"] is True
     return d
 
 
-@pytest.mark.parametrize("name", ["net.hnr", "mix.hnr"])
+@pytest.mark.parametrize("name", ["net.hnr", "mix.hnr", "filter.hnr"])
 def test_the_thread_count_does_not_change_a_bit(files, name):
     here = _hash_in_process(files / name)
     assert _hash_with_threads(files / name, 1) == here

@@ -81,7 +81,7 @@ def test_every_version_model_and_layout_is_covered():
             ("1.2", "hiner", "plain"), ("1.2", "hiner", "tiled"),
             ("1.2", "lowrank", "plain"), ("1.2", "lowrank", "tiled"),
             ("1.3", "lowrank", "plain"), ("1.3", "lowrank", "tiled"),
-            ("1.4", "lowrank", "plain"), ("1.5", "lowrank", "plain")}
+            ("1.4", "lowrank", "plain"), ("1.5", "lowrank", "plain"), ("1.6", "lowrank", "plain")}
     assert want <= have
     assert CURRENT in {e["version"] for e in ENTRIES.values()}
     assert any(e["version"] == "1.3" and "hevc" in e["file"] for e in ENTRIES.values())
@@ -89,9 +89,9 @@ def test_every_version_model_and_layout_is_covered():
     assert set(tol) <= set(np.load(GOLDEN / "decoded.npz").files)
 
 
-@pytest.mark.parametrize("version, section", [("1.4", "RESD"), ("1.5", "PNET")])
+@pytest.mark.parametrize("version, section", [("1.4", "RESD"), ("1.5", "PNET"), ("1.6", "MFLT")])
 def test_the_sections_of_each_later_version_are_covered(version, section):
-    """1.4 and 1.5 each add a section only some files carry: a golden of each carries it."""
+    """1.4, 1.5 and 1.6 each add a section only some files carry: a golden of each carries it."""
     names = [e["file"] for e in ENTRIES.values() if e["version"] == version]
     assert names
     for name in names:

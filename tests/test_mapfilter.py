@@ -92,6 +92,14 @@ def test_the_filter_takes_at_most_its_share_of_the_budget():
     assert mapfilter.width_for(2_000, 25) == 0 and mapfilter.width_for(600_000, 25) == 32
 
 
+def test_the_widest_filter_fills_the_bytes_kept_to_a_channel():
+    for k in (3, 25, 72):
+        for nbytes in (500, 2_000, 9_000):
+            c = mapfilter.widest(nbytes, k)
+            assert c == 0 or mapfilter.payload_bytes(k, c) <= nbytes
+            assert c == 32 or mapfilter.payload_bytes(k, c + 1) > nbytes
+
+
 # ------------------------------------------------------------------------------ decoding
 def test_the_correction_is_torchs_convolution_with_replicated_edges():
     """The numpy decoder computes the network torch trained: a 3×3 convolution with replicated

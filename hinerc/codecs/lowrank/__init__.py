@@ -403,8 +403,7 @@ def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, roo
     except RateError:
         return best
     k = alt.rank
-    width = max([c for c in mapfilter.WIDTHS if mapfilter.payload_bytes(k, c) + 12 <= reserve],
-                default=0)
+    width = mapfilter.widest(reserve - 12, k)  # the rank may differ: as wide as the bytes kept
     if not k or not width:
         return best
     device = resolve_device(job.device)
@@ -422,8 +421,9 @@ def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, roo
     gain = trial.psnr_db - best.psnr_db
     if job.report is not None:
         job.report.extra["map_filter_gain_db"] = round(gain, 3)
-    if trial.size + mapfilter.payload_bytes(k, width) + 12 > room or gain < mapfilter.MIN_GAIN_DB:
-        return best
+    size = trial.size + mapfilter.payload_bytes(k, width) + 12
+    if not (1 - job.budget.tolerance) * room <= size <= room or gain < mapfilter.MIN_GAIN_DB:
+        return best  # (a file short of the rate's window would not land it)
     facts["device"] = device
     return trial
 

@@ -126,6 +126,13 @@ def width_for(room: float, maps: int) -> int:
     return 0
 
 
+def widest(nbytes: int, maps: int) -> int:
+    """The widest filter (any width up to the widest of :data:`WIDTHS`) whose payload fits in
+    ``nbytes``: the bytes kept for a filter of another rank than the maps turned out to have."""
+    per = 10 * maps + 8
+    return int(max(0, min(max(WIDTHS), (nbytes - payload_bytes(maps, 0)) // per)))
+
+
 # ----------------------------------------------------------------------------- the section
 def pack(f: MapFilter) -> bytes:
     """MFLT payload: version, activation, k, C; then 2C + 2k float32 (s1, b1, s2, b2), then W1

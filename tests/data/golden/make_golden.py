@@ -51,7 +51,10 @@ Which commit writes which file (see :data:`GOLDENS`):
   int16, ``--lossless`` on float32), and 1.5, a file with PNET (the pixel network; its share of
   the bytes raised to a half by ``patch``, which the worker sets before compressing: the
   codec's 1% would give a file this small none). The pixel network decodes in float64 with a
-  tanh, then rounds to int16: compared by hash like the rest.
+  tanh, then rounds to int16: compared by hash like the rest;
+* ``c049696`` (the first map filter): 1.6, a file with MFLT (the map filter; kept whatever it
+  measured, by ``patch``: a golden needs the section, not the gain). The filter decodes in
+  float64 with a tanh, then rounds to int16: compared by hash like the rest.
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ COMMITS = {
     "1e84a2e": "first commit writing format 1.3 (HEVC maps, MODL maps)",
     "e7d6df1": "main at the stop of 2026-11-30: format 1.4 (RESD of --max-error / --lossless) "
                "and 1.5 (PNET, the pixel network), each only in a file that has the section",
+    "c049696": "first commit writing format 1.6 (MFLT, the map filter on the decoded maps)",
 }
 
 
@@ -176,6 +180,15 @@ GOLDENS = [
            "HEVC maps, then a pixel network (PNET); its share of the bytes raised to a half "
            "(the codec's 1% would give this small cube none)",
            patch={"hinerc.codecs.lowrank.pixelnet.MAX_SHARE": 0.5}),
+    # 1.6: MFLT (the map filter on the decoded maps).
+    Golden("v1.6-lowrank-plain-mflt-c049696.hnr", "c049696", "1.6", "lowrank", "plain",
+           "nonlinear", {"bpppb": 0.3, "effort": 7, "seed": 0, "arch": "lowrank",
+                         "pixel_net": "off"},
+           "HEVC and AV1 maps tried, then a map filter (MFLT) on the maps of the file kept; its "
+           "share of the bytes raised to a quarter and kept whatever it gained (a golden needs "
+           "the section)",
+           patch={"hinerc.codecs.lowrank.mapfilter.MAX_SHARE": 0.25,
+                  "hinerc.codecs.lowrank.mapfilter.MIN_GAIN_DB": -100.0}),
 ]
 
 
