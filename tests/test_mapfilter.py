@@ -3,6 +3,8 @@ section, its decoding against torch's convolution, its training, and files that 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -12,7 +14,7 @@ import hinerc.metrics
 from hinerc.cli import cli as main
 from hinerc.codecs.lowrank import mapfilter
 from hinerc.codecs.lowrank.sections import LowRankConfig
-from hinerc.errors import CorruptFileError
+from hinerc.errors import CorruptFileError, FormatError
 from hinerc.format import container
 from hinerc.io import Cube, read_cube
 
@@ -79,6 +81,14 @@ def test_random_damage_raises_only_corrupt_file_errors():
             continue
         out = f.correction(np.zeros((5, 4, 3)))  # whatever it parsed decodes to finite values
         assert np.isfinite(out).all()
+
+
+def test_huge_scales_give_a_clipped_correction_not_an_infinity():
+    f = _filter(k=2, c=3)
+    f.s1[:] = 3e38
+    f.s2[:] = 3e38
+    out = f.correction(np.full((2, 4, 4), 0.9))
+    assert np.isfinite(out).all() and np.abs(out).max() <= mapfilter.CLIP
 
 
 def test_the_filter_takes_at_most_its_share_of_the_budget():
@@ -296,3 +306,30 @@ def test_the_filter_trains_where_device_says(tmp_path, monkeypatch):
     hinerc.compress(SAMPLE_HDR, tmp_path / "c.hnr", bpppb=0.25, effort=7, map_coder="hevc",
                     pixel_net="off", device="cpu")
     assert seen == ["cpu"]
+
+
+GOLDEN = Path(__file__).parent / "data" / "golden" / "v1.6-lowrank-plain-mflt-c049696.hnr"
+
+
+def test_a_hostile_mflt_in_a_whole_file_is_a_corrupt_file_or_decodes(tmp_path):
+    """The 1.6 golden with its MFLT payload damaged and framed anew (valid CRCs): the reader
+    raises a FormatError, or the file decodes to the declared shape (weights that parse are
+    weights: finite samples all the same)."""
+    f = container.read_file(GOLDEN)
+    good = f.sections["MFLT"]
+    shape = hinerc.decompress(GOLDEN).data.shape
+    rng = np.random.default_rng(7)
+    for i in range(40):
+        blob = bytearray(good)
+        for j in rng.integers(0, len(blob), rng.integers(1, 6)):
+            blob[j] = int(rng.integers(0, 256))
+        if i % 4 == 0:
+            blob = blob[: int(rng.integers(0, len(blob)))]
+        f.sections["MFLT"] = bytes(blob)
+        path = tmp_path / f"h{i}.hnr"
+        path.write_bytes(container.to_bytes(f))
+        try:
+            out = hinerc.decompress(path).data
+        except FormatError:
+            continue
+        assert out.shape == shape

@@ -105,7 +105,7 @@ H × W map, its edges replicated (`u_i(y, x)` at a row or column outside the map
 nearest one inside),
 
     h_t(y, x) = gelu( clip( s1_t · Σ_{i<k} Σ_{a,b<3} W1[t, i, a, b] · u_i(y+a−1, x+b−1) + b1_t, −10⁴, 10⁴ ) )
-    r_j(y, x) = s2_j · Σ_{t<C} W2[j, t] · h_t(y, x) + b2_j
+    r_j(y, x) = clip( s2_j · Σ_{t<C} W2[j, t] · h_t(y, x) + b2_j, −10⁴, 10⁴ )
     d'_j = d_j + 32767.5 · r_j
 
 in float64 (the sums in any order), and the mix (and PNET) then takes `m_j = (d'_j − c_j) /

@@ -15,7 +15,7 @@ Decoding (``docs/format.md``, §MFLT), in float64 over the whole map, edges repl
 
     u_i = (d_i − c_i) / 32767.5                        (the maps as the mix takes them)
     h_t = gelu(clip(s1_t · Σ_{i,a,b} W1[t,i,a,b] · u_i(y+a−1, x+b−1) + b1_t, ±1e4))
-    d'_j = d_j + 32767.5 · (s2_j · Σ_t W2[j,t] · h_t + b2_j)
+    d'_j = d_j + 32767.5 · clip(s2_j · Σ_t W2[j,t] · h_t + b2_j, ±1e4)
 
 ``d`` the decoded maps in code units, ``c`` their centres (SPEC); the mix then takes ``d'``.
 Like the pixel network, two decoders may differ in the last bits (a BLAS's order of summation, a
@@ -102,6 +102,7 @@ class MapFilter:
                 y = w2 @ hid
                 y *= self.s2[:, None]
                 y += self.b2[:, None]
+                np.clip(y, -CLIP, CLIP, out=y)  # nor an infinity that the mix would make a NaN
             out[:, r0:r1, :] = y.reshape(k, r1 - r0, w)
         return out
 
