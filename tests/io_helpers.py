@@ -93,3 +93,34 @@ def sigint_as_a_terminal() -> None:
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def rewritten(path, model: Optional[dict] = None, drop: Optional[str] = None) -> bytes:
+    """The .hnr at ``path`` with its MODL replaced or its section ``drop`` taken out, framed
+    anew (valid CRCs): a file whose sections lie to each other, not a damaged one."""
+    from hinerc.format import container
+
+    f = container.read_file(path)
+    if model is not None:
+        f.model = model
+    if drop is not None:
+        f.sections.pop(drop)
+    return container.to_bytes(f)
+
+
+def assert_each_is_corrupt(cases: dict, tmp_path) -> None:
+    """Each file of ``cases`` (name → bytes) is a CorruptFileError to the API, and exit 1 with
+    no output left behind to ``hinerc decompress``."""
+    from click.testing import CliRunner
+
+    import hinerc
+    from hinerc.cli import cli
+    from hinerc.errors import CorruptFileError
+
+    for name, blob in cases.items():
+        p = tmp_path / f"{name.replace(' ', '_')}.hnr"
+        p.write_bytes(blob)
+        with pytest.raises(CorruptFileError):
+            hinerc.decompress(p)
+        r = CliRunner().invoke(cli, ["decompress", str(p), "-o", str(tmp_path / "x.npy")])
+        assert r.exit_code == 1 and not (tmp_path / "x.npy").exists(), name

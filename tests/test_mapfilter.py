@@ -17,6 +17,7 @@ from hinerc.codecs.lowrank.sections import LowRankConfig
 from hinerc.errors import CorruptFileError, FormatError
 from hinerc.format import container
 from hinerc.io import Cube, read_cube
+from io_helpers import assert_each_is_corrupt, rewritten
 
 
 def _filter(k: int = 5, c: int = 6, seed: int = 0) -> mapfilter.MapFilter:
@@ -229,32 +230,16 @@ def test_a_window_and_some_bands_decode_as_the_whole(with_filter):
     assert np.array_equal(np.asarray(part), whole[10:40, 20:40, 6:30])
 
 
-def _rewrite(path, model=None, drop=False):
-    f = container.read_file(path)
-    if model is not None:
-        f.model = model
-    if drop:
-        f.sections.pop("MFLT")
-    return container.to_bytes(f)
-
-
 @pytest.mark.slow
 def test_mflt_and_modl_must_agree(with_filter, tmp_path):
     data, d, on, off = with_filter
     model = container.read_file(d / "on.hnr").model
-    cases = {
-        "no section": _rewrite(d / "on.hnr", drop=True),
-        "undeclared": _rewrite(d / "on.hnr", model={k: v for k, v in model.items()
-                                                    if k != "mflt"}),
-        "not a bool": _rewrite(d / "on.hnr", model={**model, "mflt": 1}),
-    }
-    for name, blob in cases.items():
-        p = tmp_path / f"{name.replace(' ', '_')}.hnr"
-        p.write_bytes(blob)
-        with pytest.raises(CorruptFileError):
-            hinerc.decompress(p)
-        r = CliRunner().invoke(main, ["decompress", str(p), "-o", str(tmp_path / "x.npy")])
-        assert r.exit_code == 1 and not (tmp_path / "x.npy").exists(), name
+    assert_each_is_corrupt({
+        "no section": rewritten(d / "on.hnr", drop="MFLT"),
+        "undeclared": rewritten(d / "on.hnr", model={k: v for k, v in model.items()
+                                                     if k != "mflt"}),
+        "not a bool": rewritten(d / "on.hnr", model={**model, "mflt": 1}),
+    }, tmp_path)
 
 
 def test_the_model_json_keeps_mflt_out_unless_true():

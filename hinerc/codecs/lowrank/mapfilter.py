@@ -31,7 +31,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from hinerc.codecs.lowrank.pixelnet import _gelu
+from hinerc.codecs.lowrank.pixelnet import gelu, int8_rows
 from hinerc.errors import CorruptFileError
 
 TAG = "MFLT"
@@ -98,7 +98,7 @@ class MapFilter:
                 acc *= self.s1[:, None]
                 acc += self.b1[:, None]
                 np.clip(acc, -CLIP, CLIP, out=acc)  # a hostile file's weights cannot make a NaN
-                hid = _gelu(acc)
+                hid = gelu(acc)
                 y = w2 @ hid
                 y *= self.s2[:, None]
                 y += self.b2[:, None]
@@ -228,9 +228,6 @@ def train(u: np.ndarray, target: np.ndarray, valid: Optional[np.ndarray], emb: n
 
 
 def _int8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Output channels quantized to int8 with one float32 scale each."""
-    flat = w.reshape(w.shape[0], -1)
-    scale = (np.abs(flat).max(axis=1) / 127).astype(np.float32)
-    scale[scale == 0] = 1.0
-    q = np.clip(np.rint(flat / scale[:, None]), -127, 127).astype(np.int8)
+    """Output channels (the first axis) quantized to int8 with one float32 scale each."""
+    q, scale = int8_rows(w.reshape(w.shape[0], -1))
     return q.reshape(w.shape), scale

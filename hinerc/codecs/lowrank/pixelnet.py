@@ -92,7 +92,7 @@ class PixelNet:
             h *= self.s1[:, None]
             h += self.b1[:, None]
             np.clip(h, -CLIP, CLIP, out=h)  # a hostile file's weights cannot make a NaN
-            h = _gelu(h)
+            h = gelu(h)
         w2, s2, b2 = self.w2, self.s2, self.b2
         if coded is not None:
             w2, s2, b2 = w2[coded], s2[coded], b2[coded]
@@ -103,8 +103,8 @@ class PixelNet:
         return y
 
 
-def _gelu(x: np.ndarray) -> np.ndarray:
-    """GELU, tanh form, in place where it can."""
+def gelu(x: np.ndarray) -> np.ndarray:
+    """GELU, tanh form, in place where it can (the pixel network's and the map filter's)."""
     t = x * x
     t *= 0.044715
     t += 1.0
@@ -243,8 +243,8 @@ def train(maps: np.ndarray, miss: np.ndarray, linear_held: np.ndarray, hidden: i
         sched.step()
         if tick is not None and (i + 1) % 50 == 0:
             tick(i + 1, iters)
-    w1, s1 = _int8(net[0].weight.detach().cpu().numpy())
-    w2, s2 = _int8(net[2].weight.detach().cpu().numpy())
+    w1, s1 = int8_rows(net[0].weight.detach().cpu().numpy())
+    w2, s2 = int8_rows(net[2].weight.detach().cpu().numpy())
     pn = PixelNet(sigma, w1, s1, net[0].bias.detach().cpu().numpy().astype(np.float32),
                   w2, s2, net[2].bias.detach().cpu().numpy().astype(np.float32))
     target = linear_held + miss[held].T
@@ -253,8 +253,9 @@ def train(maps: np.ndarray, miss: np.ndarray, linear_held: np.ndarray, hidden: i
     return pn, after - before
 
 
-def _int8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows quantized to int8 with one float32 scale each (the scale as the file stores it)."""
+def int8_rows(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows quantized to int8 with one float32 scale each (the scale as the file stores it);
+    the map filter's output channels too."""
     scale = (np.abs(w).max(axis=1) / 127).astype(np.float32)
     scale[scale == 0] = 1.0
     q = np.clip(np.rint(w / scale[:, None]), -127, 127).astype(np.int8)
