@@ -266,9 +266,10 @@ def cli() -> None:
                    + ".")
 @codec_options
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
-              metavar="SECONDS", help="Encode time budget: lowrank stops its rank search, hiner "
-                                      "its training (the schedule decays by then); the best "
-                                      "model so far is written.")
+              metavar="SECONDS", help="Encode time budget: lowrank stops its rank search "
+                                      "(and trains no map filter past half of it), hiner its "
+                                      "training (the schedule decays by then); the best model "
+                                      "so far is written.")
 @click.option("--tile", type=click.IntRange(min=8), default=None, metavar="PIXELS",
               help="Cut larger scenes into tiles of at most PIXELS × PIXELS, fitted separately "
                    "(memory is bounded by the tile) [default: " + ", ".join(

@@ -318,3 +318,21 @@ def test_a_hostile_mflt_in_a_whole_file_is_a_corrupt_file_or_decodes(tmp_path):
         except FormatError:
             continue
         assert out.shape == shape
+
+
+def test_no_filter_past_half_of_the_time_limit(tmp_path, monkeypatch):
+    """A --time-limit spent more than half by the search leaves the filter out (it would code
+    the cube again and train)."""
+    from conftest import SAMPLE_HDR
+
+    import hinerc.codecs.lowrank as lowrank
+
+    monkeypatch.setattr(mapfilter, "MAX_SHARE", 0.1)
+    monkeypatch.setattr(mapfilter, "MIN_PIXELS", 1024)
+    called = []
+    monkeypatch.setattr(lowrank, "_with_map_filter", lambda *a, **k: called.append(1) or a[4])
+    clock = iter(range(0, 10_000, 100))  # each reading of the clock 100 s later
+    monkeypatch.setattr(lowrank.time, "perf_counter", lambda: float(next(clock)))
+    hinerc.compress(SAMPLE_HDR, tmp_path / "c.hnr", bpppb=0.25, effort=7, map_coder="hevc",
+                    pixel_net="off", time_limit=150)
+    assert not called

@@ -14,6 +14,7 @@ pixel network.
 from __future__ import annotations
 
 import dataclasses
+import time
 import warnings
 from typing import Any, Mapping, Optional
 
@@ -179,6 +180,7 @@ the network only where it measured a gain on pixels it did not train on."""
 
         preset: Preset = job.preset
         prep, h, w, n = job.prep, job.height, job.width, job.n_coded
+        t0 = time.perf_counter()
         coder = mapcoders.get(preset.maps)()
         saturated = False
         # bytes kept for a pixel network, sized to the budget before the maps take theirs
@@ -245,8 +247,11 @@ the network only where it measured a gain on pixels it did not train on."""
                     continue
                 if alt.psnr_db > best.psnr_db:
                     best, coder = alt, other
-            if preset.filter_iters and best.rank and mapfilter.MIN_PIXELS <= h * w \
-                    <= mapfilter.MAX_PIXELS:
+            # a map filter codes the cube again and trains: about as long as the search took,
+            # so not past half of a --time-limit
+            in_time = job.time_limit is None or time.perf_counter() - t0 < job.time_limit / 2
+            if preset.filter_iters and best.rank and in_time \
+                    and mapfilter.MIN_PIXELS <= h * w <= mapfilter.MAX_PIXELS:
                 best = _with_map_filter(job, lambda room: search(coder, room), coder,
                                         room_for(coder), best, preset.filter_iters, facts)
             code = best.code
