@@ -10,6 +10,10 @@ encode and decode seconds of each. The cubes are loaded as ``rd.py`` loads them 
 
     python benchmarks/mapfilter.py                                   # Jasper, CAVE, ABU at 0.25
     python benchmarks/mapfilter.py --cubes jasper --rates 0.1,0.25 --effort 9
+    python benchmarks/mapfilter.py --cubes benchmarks/scenes/jasper-1000.hdr --rates 0.2
+
+A cube given as a path (an ENVI header: the scenes ``benchmarks/scene.py --build-only`` writes)
+is read with hinerc's reader and measured the same way.
 
 Times are wall seconds on a shared machine: compare the two columns of one row, not rows.
 """
@@ -27,11 +31,21 @@ import numpy as np
 import rd
 
 
+def load(key: str) -> tuple[np.ndarray, np.ndarray]:
+    """A benchmark cube by its name in the anchors' ``cubes.py``, or a cube file by its path."""
+    if key.endswith(".hdr"):
+        from hinerc.io import read_cube
+
+        cube = read_cube(key)
+        return np.ascontiguousarray(cube.data), cube.wavelengths_nm
+    return rd.load(key)
+
+
 def point(key: str, rate: float, effort: int, mode: str) -> dict:
     import hinerc
     from hinerc.io import Cube
 
-    data, wl = rd.load(key)
+    data, wl = load(key)
     metrics = rd._anchors()[3]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.hnr"
@@ -64,7 +78,7 @@ def main(argv=None) -> None:
         for rate in map(float, a.rates.split(",")):
             off = point(key, rate, a.effort, "off")
             on = point(key, rate, a.effort, "auto")
-            print(f"| {rd.NAMES.get(key, key)} | {rate:g} "
+            print(f"| {rd.NAMES.get(key, Path(key).stem)} | {rate:g} "
                   f"| {off['bpppb']:.4f}, {off['psnr']:.2f}, {off['rank']} "
                   f"| {on['bpppb']:.4f}, {on['psnr']:.2f}, {on['rank']} "
                   f"| {on['psnr'] - off['psnr']:+.2f} "

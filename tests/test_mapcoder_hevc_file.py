@@ -232,3 +232,35 @@ def test_allocated_file_stores_no_empty_map(tmp_path):
     assert f.model["maps"] in ("hevc", "av1")  # the default keeps the better of the two
     stream = mapcoders.get(f.model["maps"])().parse(f.sections["MAPS"], f.model["rank"])
     assert stream.records and not any(r.empty for r in stream.records)
+
+
+def test_the_highest_efforts_also_run_the_default_allocation_and_keep_the_better():
+    """-e8/-e9 share the bytes out with their own embedding step and row cost and again with the
+    default level's: the search's result is never below the default allocation's."""
+    from hinerc.codecs.lowrank import model
+    from hinerc.codecs.lowrank.presets import EFFORTS
+
+    for e in (8, 9):
+        assert EFFORTS[e].search.also_allocate == ((model.DEFAULT_REL,
+                                                    EFFORTS[5].search.row_cost),)
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:32, 0:32] / 32.0
+    maps = np.stack([np.sin(5 * x + 3 * y), np.cos(7 * y) * x, np.sin(11 * x * y)], 0)
+    target = np.clip(0.5 + 0.15 * np.einsum("khw,kn->nhw", maps, rng.normal(0, 1, (3, 20)))
+                     + rng.normal(0, 0.01, (20, 32, 32)), 0, 1).astype(np.float32)
+    scales = np.full(20, 1000.0)
+
+    def run(search):
+        seen = []
+        best = model.encode(target, None, scales, 2000, search, hevc.HevcMapCoder(jobs=2),
+                            on_trial=seen.append)
+        return best, seen
+
+    default, _ = run(EFFORTS[5].search)
+    own = model.Search(model.RANKS, (0.0005, 0.002), allocate=True, row_cost=0.0)
+    both, seen = run(model.Search(model.RANKS, (0.0005, 0.002), allocate=True, row_cost=0.0,
+                                  also_allocate=((model.DEFAULT_REL, 0.05),)))
+    alone, seen_alone = run(own)
+    assert len(seen) > len(seen_alone)  # the default's allocation ran as well
+    assert both.psnr_db >= max(default.psnr_db, alone.psnr_db) - 1e-9
+    assert both.size <= 2000

@@ -136,9 +136,23 @@ def test_apply_works_in_code_units_around_the_centres():
     rng = np.random.default_rng(2)
     codes = rng.uniform(0, 65535, (3, 9, 8))
     centres = np.array([30000, 32000, 34000], np.uint16)
-    out = f.apply(codes, centres)
+    out = f.apply(codes.copy(), centres)
     u = (codes - centres.astype(np.float64)[:, None, None]) / 32767.5
     assert np.allclose((out - codes) / 32767.5, f.correction(u), rtol=1e-12, atol=1e-15)
+
+
+def test_apply_filters_in_place_and_reads_only_the_unfiltered_neighbours():
+    """In place, a band of rows at a time: the rows below a band are filtered from the maps as
+    they were decoded, not from the band just filtered (more rows than one band of 64)."""
+    f = _filter(k=2, c=3)
+    rng = np.random.default_rng(5)
+    codes = rng.uniform(0, 65535, (2, 150, 7))
+    centres = np.array([32000, 33000], np.uint16)
+    kept = codes.copy()
+    out = f.apply(codes, centres)
+    assert out is codes
+    u = (kept - centres.astype(np.float64)[:, None, None]) / 32767.5
+    assert np.allclose(out, kept + 32767.5 * f.correction(u), rtol=1e-12, atol=1e-9)
 
 
 # ------------------------------------------------------------------------------ training
@@ -163,6 +177,58 @@ def test_training_undoes_a_blur_of_the_maps_and_is_seeded():
     g = mapfilter.train(blur, target, None, emb, 8, 300, seed=0)
     assert np.array_equal(f.w1, g.w1) and np.array_equal(f.w2, g.w2)
     assert err(blur + f.correction(blur)) < 0.85 * err(blur)  # 0.79 measured
+
+
+class _ByPixels:
+    """The bands read by pixels only, as a prepared scene gives them."""
+
+    def __init__(self, target):
+        self.shape, self._flat = target.shape, target.reshape(target.shape[0], -1)
+
+    def pixels(self, sel):
+        return self._flat[:, sel].astype(np.float64)
+
+
+def test_the_error_terms_are_read_a_few_rows_at_a_time(monkeypatch):
+    """``g`` and ``Q`` of the loss from the bands read by pixels, in chunks of rows, are the
+    sums over the whole cube at once (no-data samples left out of ``g``)."""
+    rng = np.random.default_rng(4)
+    k, h, w, n = 3, 23, 9, 7
+    u = rng.normal(0, 0.2, (k, h, w))
+    emb = rng.normal(0, 0.5, (k + 1, n))
+    target = rng.uniform(0, 1, (n, h, w))
+    valid = rng.uniform(0, 1, (n, h, w)) > 0.1
+    monkeypatch.setattr(mapfilter, "_CHUNK", 40)  # 4 rows a read
+    g, q = mapfilter.error_terms(u, _ByPixels(target), valid, emb)
+    resid = np.where(valid, np.einsum("kn,khw->nhw", emb[:-1], u)
+                     + emb[-1][:, None, None] - target, 0.0)
+    wb = 1.0 / (resid ** 2).sum((1, 2))
+    wb /= wb.sum()
+    want = np.einsum("kn,nhw->khw", emb[:-1] * wb, resid)
+    assert g.dtype == np.float32 and np.allclose(g, want, rtol=1e-5, atol=1e-7)
+    assert np.allclose(q, (emb[:-1] * wb) @ emb[:-1].T, rtol=1e-10, atol=1e-14)
+    g2, _ = mapfilter.error_terms(u, target, valid, emb)
+    assert np.allclose(g2, g, rtol=1e-6, atol=1e-8)
+
+
+def test_a_large_cube_is_filtered_and_scored_from_gram_matrices(monkeypatch):
+    """A cube of more pixels than the search holds in float64: the filtered maps' embeddings
+    are fitted and scored from Gram matrices, and come out as those of the whole-cube fit."""
+    from hinerc.codecs.lowrank import mapcoders, model
+
+    data = _cube(h=48, w=48, c=16).transpose(2, 0, 1).astype(np.float64)
+    target = ((data - data.min()) / np.ptp(data)).astype(np.float32)
+    scales = np.full(16, 1000.0)
+    coder = mapcoders.get("jpeg2000")()
+    best = model.encode(target, None, scales, 3000, model.Search((3, 4)), coder)
+    f = _filter(k=best.rank, c=4, seed=3)
+    f.s2 *= 0.1  # a correction of about 0.3 dB (a missing one would show)
+    small = model.filtered_trial(target, None, scales, coder, best.code, best.rel, f)
+    monkeypatch.setattr(model, "LARGE_PIXELS", 1000)
+    large = model.filtered_trial(_ByPixels(target), None, scales, coder, best.code, best.rel, f)
+    assert large.code.filt is f and large.decoded is None
+    assert abs(large.psnr_db - small.psnr_db) < 0.02
+    assert np.allclose(large.code.embeddings(), small.code.embeddings(), rtol=0.01, atol=1e-3)
 
 
 # ------------------------------------------------------------------------------ files

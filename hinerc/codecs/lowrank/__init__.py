@@ -413,16 +413,19 @@ def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, roo
         return best
     device = resolve_device(job.device)
     job.stage("training the map filter")
-    codes = coder.decode_planes(alt.code.maps, h, w, k)
-    u = (codes - alt.code.centres.astype(np.float64)[:, None, None]) / 32767.5
+    u = np.array(coder.decode_planes(alt.code.maps, h, w, k), np.float64)  # one copy
+    u -= alt.code.centres.astype(np.float64)[:, None, None]
+    u /= 32767.5
 
     def tick(done: int, total: int) -> None:
         job.progress(Progress(done, total, "map filter"))
 
-    filt = mapfilter.train(u, prep.target, prep.valid, alt.code.embeddings(), width, iters,
-                           job.seed, device, tick)
+    # the bands as the search read them: a scene's, a few rows at a time
+    filt = mapfilter.train(u, prep, prep.valid, alt.code.embeddings(), width, iters, job.seed,
+                           device, tick)
+    del u
     scales = prep.table.scales[prep.table.coded]
-    trial = model.filtered_trial(prep.target, prep.valid, scales, coder, alt.code, alt.rel, filt)
+    trial = model.filtered_trial(prep, prep.valid, scales, coder, alt.code, alt.rel, filt)
     gain = trial.psnr_db - best.psnr_db
     if job.report is not None:
         job.report.extra["map_filter_gain_db"] = round(gain, 3)

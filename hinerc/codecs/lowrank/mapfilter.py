@@ -9,7 +9,9 @@ the embeddings are then refitted to the filtered maps. Its weights are a fixed c
 10·k·C bytes), so the encoder codes the cube a second time with the filter's bytes taken from the
 maps and keeps whichever file measured better (:func:`width_for` sizes it to a share of the
 bytes). Measured (``benchmarks/results/mapfilter.md``): Jasper Ridge at 0.25 bpppb, k = 25,
-C = 8 (2 KB): +0.33 dB before its bytes are paid.
+C = 8 (2 KB): +0.33 dB before its bytes are paid; a 1000² scene of it at 0.2 bpppb, C = 31
+(13 KB, 0.3% of the file): +0.15 dB. A map of more than :data:`CROP`² pixels trains on
+windows and its bands are read a few rows at a time (:func:`error_terms`).
 
 Decoding (``docs/format.md``, §MFLT), in float64 over the whole map, edges replicated::
 
@@ -44,9 +46,9 @@ WIDTHS = (32, 24, 16, 12, 8, 6, 4)
 MAX_SHARE = 0.04
 #: Maps of fewer pixels get none (too few for the weights to pay).
 MIN_PIXELS = 4096
-#: Only cubes of at most this many pixels (the encoder codes them twice and trains on the whole
-#: map at each step; scenes are left to the pixel network).
-MAX_PIXELS = 400 * 400
+#: Only tiles of at most this many pixels (the default tile, 1024²): the training holds the
+#: maps in float64 and the error terms in float32 (about 16·k bytes a pixel).
+MAX_PIXELS = 1024 * 1024
 #: A filter is kept only where the file with it measured at least this much better (dB).
 MIN_GAIN_DB = 0.02
 #: Maps larger than this on a side are trained on a random window of CROP × CROP at each step.
@@ -58,6 +60,8 @@ _CODE_MID = 32767.5
 _HEAD = struct.Struct("<BBBB")  # version, activation, k maps, C hidden channels
 #: Rows filtered at once when decoding (bounds the temporaries to about 9·k·ROWS·W floats).
 _ROWS = 64
+#: Pixels of the bands read at once when training (a few MB of float64 per read).
+_CHUNK = 1 << 15
 
 
 @dataclass
@@ -84,33 +88,47 @@ class MapFilter:
         scaled as the mix takes them), computed a band of rows at a time."""
         k, h, w = u.shape
         pad = np.pad(u, ((0, 0), (1, 1), (1, 1)), mode="edge")
-        w1 = self.w1.astype(np.float64)
-        w2 = self.w2.astype(np.float64)
         out = np.empty_like(u, dtype=np.float64)
         for r0 in range(0, h, _ROWS):
             r1 = min(h, r0 + _ROWS)
-            acc = np.zeros((self.width, (r1 - r0) * w))
-            for a in range(3):
-                for b in range(3):
-                    win = pad[:, r0 + a:r1 + a, b:b + w].reshape(k, -1)
-                    acc += w1[:, :, a, b] @ win
-            with np.errstate(over="ignore", invalid="ignore"):
-                acc *= self.s1[:, None]
-                acc += self.b1[:, None]
-                np.clip(acc, -CLIP, CLIP, out=acc)  # a hostile file's weights cannot make a NaN
-                hid = gelu(acc)
-                y = w2 @ hid
-                y *= self.s2[:, None]
-                y += self.b2[:, None]
-                np.clip(y, -CLIP, CLIP, out=y)  # nor an infinity that the mix would make a NaN
-            out[:, r0:r1, :] = y.reshape(k, r1 - r0, w)
+            out[:, r0:r1, :] = self._rows(pad, r0, r1).reshape(k, r1 - r0, w)
         return out
 
     def apply(self, codes: np.ndarray, centres: np.ndarray) -> np.ndarray:
-        """The filtered maps in code units (k×H×W float64) from the decoded ``codes``."""
-        c = centres.astype(np.float64)[:, None, None]
-        u = (codes - c) / _CODE_MID
-        return codes + _CODE_MID * self.correction(u)
+        """The decoded maps ``codes`` (k×H×W, code units) filtered, as float64: in place
+        where they are a float64 array (a map coder's lazy planes are converted once), a band
+        of rows at a time. The one copy is the maps centred and scaled as the mix takes them,
+        edges replicated (where each band's neighbours are read): a scene's maps are not held
+        three times."""
+        codes = np.asarray(codes, np.float64)
+        k, h, w = codes.shape
+        pad = np.pad(codes, ((0, 0), (1, 1), (1, 1)), mode="edge")
+        pad -= centres.astype(np.float64)[:, None, None]
+        pad /= _CODE_MID
+        for r0 in range(0, h, _ROWS):
+            r1 = min(h, r0 + _ROWS)
+            codes[:, r0:r1, :] += _CODE_MID * self._rows(pad, r0, r1).reshape(k, r1 - r0, w)
+        return codes
+
+    def _rows(self, pad: np.ndarray, r0: int, r1: int) -> np.ndarray:
+        """k × ((r1−r0)·W): the correction of rows r0..r1 from the padded centred maps."""
+        k = pad.shape[0]
+        w = pad.shape[2] - 2
+        acc = np.zeros((self.width, (r1 - r0) * w))
+        for a in range(3):
+            for b in range(3):
+                win = pad[:, r0 + a:r1 + a, b:b + w].reshape(k, -1)
+                acc += self.w1[:, :, a, b].astype(np.float64) @ win
+        with np.errstate(over="ignore", invalid="ignore"):
+            acc *= self.s1[:, None]
+            acc += self.b1[:, None]
+            np.clip(acc, -CLIP, CLIP, out=acc)  # a hostile file's weights cannot make a NaN
+            hid = gelu(acc)
+            y = self.w2.astype(np.float64) @ hid
+            y *= self.s2[:, None]
+            y += self.b2[:, None]
+            np.clip(y, -CLIP, CLIP, out=y)  # nor an infinity that the mix would make a NaN
+        return y
 
 
 def payload_bytes(maps: int, width: int) -> int:
@@ -172,7 +190,8 @@ def train(u: np.ndarray, target: np.ndarray, valid: Optional[np.ndarray], emb: n
           tick: Optional[Callable[[int, int], None]] = None) -> MapFilter:
     """Fit a filter of ``width`` channels to the maps ``u`` (k×H×W, centred and scaled as the
     mix takes them) so that the mix by ``emb`` ((k+1)×N) comes closer to ``target`` (N×H×W
-    normalised bands; ``valid``: N×H×W real samples, or None), each band's squared error weighed
+    normalised bands, or what reads them by pixels: a :class:`~hinerc.bands.PreparedCube`;
+    ``valid``: N×H×W real samples, or None), each band's squared error weighed
     by the inverse of its error before filtering (the mean band PSNR's gradient). Adam with a
     cosine schedule, on the whole map or, on a larger one, a random :data:`CROP`² window at each
     step; returns the filter quantized to int8.
@@ -187,20 +206,12 @@ def train(u: np.ndarray, target: np.ndarray, valid: Optional[np.ndarray], emb: n
     gen = np.random.default_rng(seed)
     dev = torch.device(device)
     k, h, w = u.shape
-    e = emb[:-1].astype(np.float64)  # k × N
-    resid = np.einsum("kn,khw->nhw", e, u) + emb[-1][:, None, None] - target
-    if valid is not None:
-        resid = np.where(valid, resid, 0.0)
-    sse = (resid ** 2).sum((1, 2))
-    wb = 1.0 / np.maximum(sse, 1e-12)
-    wb /= wb.sum()
-    g = np.einsum("kn,nhw->khw", e * wb, resid)
-    q = (e * wb) @ e.T
+    g, q = error_terms(u, target, valid, emb)
     # a no-data sample is left out of Q's sum only approximately (Q is the same at every
     # pixel); g, which carries the error, leaves it out exactly
     mp = torch.nn.functional.pad(torch.from_numpy(np.ascontiguousarray(u, np.float32))[None],
                                  (1, 1, 1, 1), mode="replicate").to(dev)
-    g_t = torch.from_numpy(g.astype(np.float32)).to(dev)
+    g_t = torch.from_numpy(g).to(dev)
     q_t = torch.from_numpy(q.astype(np.float32)).to(dev)
     net = torch.nn.Sequential(torch.nn.Conv2d(k, width, 3), torch.nn.GELU(approximate="tanh"),
                               torch.nn.Conv2d(width, k, 1)).to(dev)
@@ -225,6 +236,39 @@ def train(u: np.ndarray, target: np.ndarray, valid: Optional[np.ndarray], emb: n
     w2, s2 = _int8(net[2].weight.detach().cpu().numpy()[:, :, 0, 0])
     return MapFilter(w1, s1, net[0].bias.detach().cpu().numpy().astype(np.float32),
                      w2, s2, net[2].bias.detach().cpu().numpy().astype(np.float32))
+
+
+def error_terms(u: np.ndarray, target, valid: Optional[np.ndarray], emb: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``g`` (k×H×W float32) and ``Q`` (k×k) of :func:`train`'s loss for the maps ``u``,
+    reading the bands a few rows at a time, twice (each band's error, then ``g``): a scene's
+    bands are never held in float64."""
+    k, h, w = u.shape
+    e = emb[:-1].astype(np.float64)  # k × N
+    n = e.shape[1]
+    read = target.pixels if hasattr(target, "pixels") else (
+        lambda sel: target.reshape(n, -1)[:, sel].astype(np.float64))
+    vflat = valid.reshape(n, -1) if valid is not None else None
+    rows = max(1, _CHUNK // max(1, w))
+
+    def residuals():
+        for r0 in range(0, h, rows):
+            sel = slice(r0 * w, min(h, r0 + rows) * w)
+            uu = u[:, r0:r0 + rows].reshape(k, -1)
+            r = e.T @ uu + emb[-1][:, None] - read(sel)
+            if vflat is not None:
+                r = np.where(vflat[:, sel], r, 0.0)
+            yield r0, r
+
+    sse = np.zeros(n)
+    for _, r in residuals():
+        sse += np.einsum("ij,ij->i", r, r)
+    wb = 1.0 / np.maximum(sse, 1e-12)
+    wb /= wb.sum()
+    g = np.empty((k, h, w), np.float32)
+    for r0, r in residuals():
+        g[:, r0:r0 + rows] = ((e * wb) @ r).reshape(k, -1, w)
+    return g, (e * wb) @ e.T
 
 
 def _int8(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -31,6 +31,7 @@ which map coder runs. Numpy only (the map coder brings its own library).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -226,6 +227,13 @@ class Search:
     #: per row (a weak map's row costs far less than the mean): 0.05 measured best on Jasper
     #: Ridge at 0.25 bpppb (48.35 dB; 1.0: 48.27 dB; 0: 48.35 dB in 5× the time, 56 maps coded)
     row_cost: float = 0.05
+    #: (embedding step, row cost) pairs the allocation is also run with, the best file measured
+    #: kept: each pair shares the bytes out differently (the step sets the embeddings' bytes
+    #: the maps leave room for). A level that tries other steps and row costs than the default
+    #: also runs the default's, and is never worse than it for that (measured in
+    #: benchmarks/results/rd.md: -e9 alone was 0.24 dB below -e5 on the EnMAP mosaic at 0.1
+    #: bpppb and 0.30 dB above on HYDICE Urban)
+    also_allocate: tuple[tuple[float, float], ...] = ()
 
     def steps_per_rank(self) -> int:
         """About the JPEG 2000 encodes one rank takes: a progress bar's unit of planned work."""
@@ -454,13 +462,20 @@ class _LargeProblem(_Problem):
         comps /= np.float32(scale)
         return np.moveaxis(comps.reshape(k, h, w), 0, 2)  # H×W×k, float32
 
-    def fit(self, k: int, blob: bytes, finest: bool) -> "_Fit":
+    def fit(self, k: int, blob: bytes, finest: bool, filt: Optional[MapFilter] = None
+            ) -> "_Fit":
+        """As :meth:`_Problem.fit`; with ``filt``, the maps as that map filter corrects them
+        (around the centres of the maps decoded, as the file's SPEC holds them)."""
         n, h, w = self.shape
         codes = self.coder.decode(blob, h, w, k)  # pixels × k, code units
         idx = self._keep
         rows = idx if idx is not None else np.arange(h * w)
         centres = np.clip(np.rint(codes[rows].mean(0) if idx is not None else codes.mean(0)),
                           0, 65535).astype(np.uint16)
+        if filt is not None:
+            planes = np.ascontiguousarray(codes.T, np.float64).reshape(k, h, w)
+            del codes
+            codes = filt.apply(planes, centres).reshape(k, h * w).T
         g = np.zeros((k + 1, k + 1))
         c = np.zeros((k + 1, n))
         pos = 0
@@ -582,10 +597,17 @@ def filtered_trial(target: np.ndarray, valid: Optional[np.ndarray], scales: np.n
                    coder: MapCoder, code: LowRankCode, rel: float, filt: MapFilter) -> Trial:
     """The code's maps through the map filter ``filt``, as a decoder filters them, the
     embeddings refitted to them by least squares and quantized at ``rel``, scored as the search
-    scores (a cube of at most :data:`LARGE_PIXELS` pixels)."""
+    scores (``target``: the bands as :func:`encode` takes them; on a cube of more than
+    :data:`LARGE_PIXELS` pixels, fitted and scored from Gram matrices as its search was)."""
     n, h, w = target.shape
     k = code.rank
-    p = _Problem(target, valid, np.asarray(scales, np.float64), coder)
+    if h * w > LARGE_PIXELS:
+        big = _LargeProblem(target, valid, np.asarray(scales, np.float64), coder)
+        trial = big.quantized(big.fit(k, code.maps, False, filt), rel)
+        trial.code.filt = filt
+        return trial
+    arr = target.target if hasattr(target, "pixels") else target
+    p = _Problem(arr, valid, np.asarray(scales, np.float64), coder)
     codes = filt.apply(coder.decode_planes(code.maps, h, w, k), code.centres)
     a = np.empty((h * w, k + 1))
     a[:, :k] = ((codes.reshape(k, -1) - code.centres.astype(np.float64)[:, None]) / _CODE_MID).T
@@ -774,7 +796,10 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
     the best, descends the same way. With ``search.predict`` it first codes :func:`guess_rank`
     (halved until it fits), then the rank :func:`predict_rank` finds from that code's quality,
     then climbs from the better of the two and descends from the best found (each walk with
-    the same patience). It codes at most ``search.max_ranks`` ranks. ``time_limit`` seconds
+    the same patience). With ``search.allocate`` and a coder that leaves maps out, the
+    coder's allocation chooses the rank instead (the rank search only where it finds nothing),
+    run again for each of ``search.also_allocate``. It codes at most ``search.max_ranks``
+    ranks. ``time_limit`` seconds
     stop it between two ranks; the best code so far is kept (at least one rank is always
     coded). ``on_trial`` gets every rank coded, ``on_progress`` a :class:`SearchProgress`
     after every JPEG 2000 encode and every rank.
@@ -847,18 +872,22 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
                 if worse >= search.patience:
                     return
 
-    if search.allocate and p.coder.leaves_maps_out:
-        # offer twice the usual rank; offer twice as many again while the coder codes them all
-        # (four times on a large cube, where each map's embedding row costs less of the bytes:
-        # 41 of 60 offered coded on a 1000² scene of Jasper Ridge at 0.2 bpppb)
+    def allocate(s: Search, allocation: dict) -> None:
+        """Offer twice the usual rank; offer twice as many again while the coder codes them all
+        (four times on a large cube, where each map's embedding row costs less of the bytes:
+        41 of 60 offered coded on a 1000² scene of Jasper Ridge at 0.2 bpppb)."""
         k = min(top, max(4, (4 if h * w > LARGE_PIXELS else 2) * first_rank(bpppb)))
-        state["planned"] = 1  # one allocation planned (one more for each doubling)
         while True:
             state.update(rank=k, encodes=0, planned=max(state["planned"], len(tried) + 1))
-            record(k, _try_allocated(p, k, search, budget, tick, hint))
-            if not hint.get("all_coded") or k >= top or out_of_time():
+            record(k, _try_allocated(p, k, s, budget, tick, allocation))
+            if not allocation.get("all_coded") or k >= top or out_of_time():
                 break
             k = min(top, 2 * k)
+
+    allocating = search.allocate and p.coder.leaves_maps_out
+    if allocating:
+        state["planned"] = 1 + len(search.also_allocate)  # one allocation each (+ doublings)
+        allocate(search, hint)
         if best is None:
             tried.clear()  # offered counts, not ranks: the rank search below starts afresh
     if best is not None:
@@ -881,6 +910,12 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
         walk(range(start, len(cands)))
         if best is None or best.rank == cands[start]:
             walk(range(start - 1, -1, -1))
+    for rel, row_cost in search.also_allocate if allocating else ():
+        if best is not None and out_of_time():
+            break
+        allocate(dataclasses.replace(search, rels=(rel,) + tuple(r for r in search.rels
+                                                                 if r != rel),
+                                     row_cost=row_cost), {})
     state["planned"] = len(tried)
     report()  # the work is all done: the bar ends full
     if best is None:
