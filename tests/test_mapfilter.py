@@ -402,3 +402,46 @@ def test_no_filter_past_half_of_the_time_limit(tmp_path, monkeypatch):
     hinerc.compress(SAMPLE_HDR, tmp_path / "c.hnr", bpppb=0.25, effort=7, map_coder="hevc",
                     pixel_net="off", time_limit=150)
     assert not called
+
+
+def test_a_filter_kept_from_the_start_only_where_it_is_a_sliver_of_the_file():
+    need = mapfilter.payload_bytes(40, max(mapfilter.WIDTHS)) + 12
+    assert mapfilter.up_front(100 * need, 40, 0.03) == need  # 1%: kept from the start
+    assert mapfilter.up_front(99 * need, 40, 0.03) == 0  # more than 1%: coded again
+    assert mapfilter.up_front(300 * need, 40, 0.006) == 0  # over a third of a tolerance
+
+
+@pytest.mark.slow
+def test_bytes_kept_from_the_start_code_the_cube_once(tmp_path, monkeypatch):
+    """Where the filter's bytes are kept out of the maps' from the start (a scene), the maps
+    are coded once and the filter trains on them; the file lands the rate, kept or not."""
+    from hinerc.codecs.lowrank import model
+
+    from conftest import SAMPLE_HDR
+
+    monkeypatch.setattr(mapfilter, "MIN_PIXELS", 1024)
+    kept = {}
+
+    def up_front(room, maps, tolerance):
+        kept["bytes"] = mapfilter.payload_bytes(maps, 6) + 12
+        return kept["bytes"]
+
+    monkeypatch.setattr(mapfilter, "up_front", up_front)
+    searches, widths = [], []
+    real_encode, real_train = model.encode, mapfilter.train
+    monkeypatch.setattr(model, "encode", lambda *a, **k: searches.append(a[3])
+                        or real_encode(*a, **k))
+    monkeypatch.setattr(mapfilter, "train", lambda u, t, v, e, width, *a, **k:
+                        widths.append(width) or real_train(u, t, v, e, width, *a, **k))
+    out = tmp_path / "c.hnr"
+    r = hinerc.compress(SAMPLE_HDR, out, bpppb=0.25, effort=7, map_coder="hevc",
+                        pixel_net="off")
+    assert len(searches) == 1  # no second code for the filter
+    assert widths and widths[0] >= 6  # as wide as the bytes kept allow at the rank found
+    assert abs(r.bpppb - 0.25) / 0.25 <= 0.03
+    size = out.stat().st_size
+    info = hinerc.inspect(out)
+    if info["map_filter"]:
+        assert info["sections"]["MFLT"] <= kept["bytes"]
+    else:
+        assert size <= r.bpppb * 40 * 40 * 198 / 8 + 1

@@ -189,11 +189,18 @@ the network only where it measured a gain on pixels it did not train on."""
                   if preset.pixel_iters and n and pixelnet.enough_pixels(prep.valid, h * w)
                   else 0)
         reserve = pixelnet.payload_bytes(inputs, hidden, n) + 12 if hidden else 0
+        # a map filter's bytes, kept out of the maps' from the start where they are a sliver
+        # of the file (a scene: the cube is coded once); elsewhere it codes the cube again
+        filtering = bool(preset.filter_iters and n
+                         and mapfilter.MIN_PIXELS <= h * w <= mapfilter.MAX_PIXELS)
+        rate = job.budget.bpppb(job.budget.file_bytes)
+        up_front = (mapfilter.up_front(job.budget.room - reserve, model.offered_rank(n, h, w, rate),
+                                       job.budget.tolerance) if filtering else 0)
 
         def room_for(coder: mapcoders.MapCoder) -> float:
             sizing = LowRankConfig(rank=_SIZING_RANK, maps=coder.name, pnet=bool(hidden),
                                    mflt=bool(preset.filter_iters))
-            return job.budget.room - len(json_bytes(sizing.to_dict())) - reserve
+            return job.budget.room - len(json_bytes(sizing.to_dict())) - reserve - up_front
 
         net, facts = None, {}
         if n == 0:
@@ -234,7 +241,6 @@ the network only where it measured a gain on pixels it did not train on."""
                                 f"smallest model need about {job.budget.bpppb(need):.4f} bpppb"
                                 ) from None
             # the better of the coders, as measured (none after a fallback: the same ffmpeg)
-            rate = job.budget.bpppb(job.budget.file_bytes)
             tries = (preset.also if coder.name == preset.maps and n <= presets.ALSO_MAX_BANDS
                      and rate <= presets.ALSO_MAX_BPPPB else ())
             for name in tries:
@@ -250,10 +256,10 @@ the network only where it measured a gain on pixels it did not train on."""
             # a map filter codes the cube again and trains: about as long as the search took,
             # so not past half of a --time-limit
             in_time = job.time_limit is None or time.perf_counter() - t0 < job.time_limit / 2
-            if preset.filter_iters and best.rank and in_time \
-                    and mapfilter.MIN_PIXELS <= h * w <= mapfilter.MAX_PIXELS:
+            if filtering and best.rank and in_time:
                 best = _with_map_filter(job, lambda room: search(coder, room), coder,
-                                        room_for(coder), best, preset.filter_iters, facts)
+                                        room_for(coder) + up_front, best, preset.filter_iters,
+                                        facts, up_front)
             code = best.code
             saturated = best.finest and best.size < (1 - job.budget.tolerance) * room
             if job.report is not None:
@@ -390,23 +396,29 @@ def _train_pixel_net(job: EncodeJob, code: LowRankCode, coder: mapcoders.MapCode
 
 
 def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, room: float,
-                     best: Any, iters: int, facts: dict) -> Any:
+                     best: Any, iters: int, facts: dict, reserved: int = 0) -> Any:
     """``best`` (the search's trial at ``room`` bytes), or the cube coded again with a map
     filter's bytes taken from the maps, the filter trained on those maps where ``--device``
     says and the embeddings refitted to the filtered maps: whichever measured better (by at
-    least :data:`mapfilter.MIN_GAIN_DB`). ``facts["device"]``: where a kept filter trained."""
+    least :data:`mapfilter.MIN_GAIN_DB`). ``reserved``: the search already left that many
+    bytes of ``room`` for a filter (:func:`mapfilter.up_front`): the filter is trained on
+    ``best``'s own maps, nothing is coded again. ``facts["device"]``: where a kept filter
+    trained."""
     from hinerc.codecs.lowrank import model
 
     prep, h, w = job.prep, job.height, job.width
-    width = mapfilter.width_for(room, best.rank)
-    if not width:
-        return best
-    reserve = mapfilter.payload_bytes(best.rank, width) + 12
-    job.stage("coding the maps again, for a map filter")
-    try:
-        alt = search(room - reserve)
-    except RateError:
-        return best
+    if reserved:
+        alt, reserve = best, reserved
+    else:
+        width = mapfilter.width_for(room, best.rank)
+        if not width:
+            return best
+        reserve = mapfilter.payload_bytes(best.rank, width) + 12
+        job.stage("coding the maps again, for a map filter")
+        try:
+            alt = search(room - reserve)
+        except RateError:
+            return best
     k = alt.rank
     width = mapfilter.widest(reserve - 12, k)  # the rank may differ: as wide as the bytes kept
     if not k or not width:
@@ -430,7 +442,8 @@ def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, roo
     if job.report is not None:
         job.report.extra["map_filter_gain_db"] = round(gain, 3)
     size = trial.size + mapfilter.payload_bytes(k, width) + 12
-    if not (1 - job.budget.tolerance) * room <= size <= room or gain < mapfilter.MIN_GAIN_DB:
+    short = size < (1 - job.budget.tolerance) * room and not reserved
+    if short or size > room or gain < mapfilter.MIN_GAIN_DB:
         return best  # (a file short of the rate's window would not land it)
     facts["device"] = device
     return trial

@@ -49,6 +49,10 @@ MIN_PIXELS = 4096
 #: Only tiles of at most this many pixels (the default tile, 1024²): the training holds the
 #: maps in float64 and the error terms in float32 (about 16·k bytes a pixel).
 MAX_PIXELS = 1024 * 1024
+#: Where the widest filter takes at most this share of the bytes (a scene: 0.4% of a 1000²
+#: one at 0.2 bpppb), its bytes are kept from the start and the cube is coded once: a filter
+#: not kept leaves the file that much short of the rate, well within its tolerance.
+UP_FRONT_SHARE = 0.01
 #: A filter is kept only where the file with it measured at least this much better (dB).
 MIN_GAIN_DB = 0.02
 #: Maps larger than this on a side are trained on a random window of CROP × CROP at each step.
@@ -143,6 +147,14 @@ def width_for(room: float, maps: int) -> int:
         if payload_bytes(maps, c) + 12 <= MAX_SHARE * room:
             return c
     return 0
+
+
+def up_front(room: float, maps: int, tolerance: float) -> int:
+    """The bytes (payload and framing) to keep for the widest filter of ``maps`` maps before
+    the maps are coded, where that is at most :data:`UP_FRONT_SHARE` of ``room`` and a third of
+    the rate's ``tolerance``; 0 elsewhere (the cube is then coded again for a filter)."""
+    need = payload_bytes(maps, max(WIDTHS)) + 12
+    return need if need <= min(UP_FRONT_SHARE, tolerance / 3) * room else 0
 
 
 def widest(nbytes: int, maps: int) -> int:
