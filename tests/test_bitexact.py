@@ -5,8 +5,9 @@ this one: the same SHA-256 of the decoded samples each time. The files are the t
 default model whose arithmetic is floating-point: the linear mix (float64 products, then the
 sample type), the pixel network after it and the map filter before it, with float32 samples (a float is not rounded to
 an integer, so a last-bit difference would show). Across machines the goldens check it
-(``test_golden.py``: hashes written on another machine); across devices there is nothing to
-check yet: every decoder runs on the CPU.
+(``test_golden.py``: hashes written on another machine); across devices, a file whose
+networks trained on CUDA decodes to the same bits in every thread count (on a machine with a
+GPU; every decoder runs on the CPU).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 import hinerc
 from hinerc.codecs.lowrank import mapfilter, pixelnet
 from hinerc.io import Cube
+from marks import requires_cuda
 
 _DECODE = ("import hashlib, sys, numpy as np, hinerc; "
            "d = np.ascontiguousarray(hinerc.decompress(sys.argv[1], device='cpu').data); "
@@ -52,9 +54,9 @@ def _cube(h: int, w: int, c: int) -> np.ndarray:
     return (0.2 + 0.1 * spec + rng.normal(0, 1e-4, spec.shape)).astype(np.float32)
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("bitexact")
+def _encode_all(d, device: str = "auto"):
+    """The three files, their networks trained on ``device`` (briefly: their arithmetic is what
+    is tested, not their gain)."""
     mp = pytest.MonkeyPatch()
     mp.setattr(pixelnet, "MAX_SHARE", 0.5)
     real_train = pixelnet.train
@@ -74,10 +76,11 @@ def files(tmp_path_factory):
     mp.setattr(mapfilter, "MIN_GAIN_DB", -100.0)  # kept whatever it gains
     try:
         data = _cube(64, 72, 70)
-        hinerc.compress(Cube(data), d / "net.hnr", bpppb=1.0, effort=5)
-        hinerc.compress(Cube(data), d / "mix.hnr", bpppb=1.0, effort=5, pixel_net="off")
+        hinerc.compress(Cube(data), d / "net.hnr", bpppb=1.0, effort=5, device=device)
+        hinerc.compress(Cube(data), d / "mix.hnr", bpppb=1.0, effort=5, pixel_net="off",
+                        device=device)
         hinerc.compress(Cube(data), d / "filter.hnr", bpppb=0.5, effort=7, pixel_net="off",
-                        map_coder="hevc")
+                        map_coder="hevc", device=device)
     finally:
         mp.undo()
     assert hinerc.inspect(d / "net.hnr")["pixel_net"] is True
@@ -86,8 +89,26 @@ def files(tmp_path_factory):
     return d
 
 
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    return _encode_all(tmp_path_factory.mktemp("bitexact"), "cpu")
+
+
 @pytest.mark.parametrize("name", ["net.hnr", "mix.hnr", "filter.hnr"])
 def test_the_thread_count_does_not_change_a_bit(files, name):
     here = _hash_in_process(files / name)
     assert _hash_with_threads(files / name, 1) == here
     assert _hash_with_threads(files / name, 2) == here
+
+
+@requires_cuda
+def test_a_file_whose_networks_trained_on_cuda_decodes_the_same_bits_on_any_cpu(tmp_path):
+    """Encoded on the GPU (the pixel network and the map filter trained there), decoded on the
+    CPU in fresh processes of 1 and 2 threads and in this one: the same bits, and the quality
+    the encoder measured."""
+    d = _encode_all(tmp_path, "cuda")
+    for name in ("net.hnr", "filter.hnr"):
+        assert hinerc.inspect(d / name)["device"].startswith("cuda")
+        here = _hash_in_process(d / name)
+        assert _hash_with_threads(d / name, 1) == here
+        assert _hash_with_threads(d / name, 2) == here
