@@ -220,14 +220,19 @@ def psnr(orig: np.ndarray, rec: np.ndarray) -> float:
     return round(float(metrics.psnr_band(orig, rec)), 3)
 
 
-def _anchor_child(hdr: str, rate: float, out: str, budget: float | None = None) -> None:
+def _anchor_child(hdr: str, rate: float, out: str, budget: float | None = None,
+                  name: str = ANCHOR) -> None:
     """Child process: the anchor on the scene; decoded cube to ``out`` (.npy), facts to stdout."""
     sys.path.insert(0, str(ANCHOR_DIR))
     import anchors
 
     cube = np.ascontiguousarray(read_scene(Path(hdr)))
     info: dict = {}
-    if budget:  # the k search stops after this many seconds (the anchor's own default: 45 s)
+    if name != ANCHOR:  # a modern anchor (PCA16 + HEVC/AV1 intra, per-component allocation)
+        import anchors_modern
+
+        rec, real, secs = anchors_modern.run(name, cube, rate, info=info)
+    elif budget:  # the k search stops after this many seconds (the anchor's own default: 45 s)
         anchors.PCA_TIME_BUDGET_S = budget
         rec, real, secs = anchors.pca_j2k(cube, rate, info=info, time_budget_s=budget)
     else:
@@ -237,7 +242,8 @@ def _anchor_child(hdr: str, rate: float, out: str, budget: float | None = None) 
 
 
 def bench_scene(hdr: Path, rate: float, effort: int | None, work: Path, max_s: float,
-                log=print, anchor_budget: float | None = None, no_anchor: bool = False) -> dict:
+                log=print, anchor_budget: float | None = None, no_anchor: bool = False,
+                anchor: str = ANCHOR) -> dict:
     orig = read_scene(hdr)
     H, W, C = orig.shape
     n = H * W * C
@@ -245,7 +251,8 @@ def bench_scene(hdr: Path, rate: float, effort: int | None, work: Path, max_s: f
     hnr, full, win = work / "x.hnr", work / "full.npy", work / "win.npy"
     eff = ["--effort", str(effort)] if effort is not None else []
     res: dict = {"scene": hdr.stem, "shape": [H, W, C], "dtype": str(orig.dtype), "rate": rate,
-                 "effort": effort, "mb": round(n * orig.dtype.itemsize / 1e6, 1)}
+                 "effort": effort, "mb": round(n * orig.dtype.itemsize / 1e6, 1),
+                 "anchor": anchor}
     steps = res["steps"] = {}
 
     log(f"[{hdr.stem}] hinerc compress …")
@@ -284,12 +291,13 @@ def bench_scene(hdr: Path, rate: float, effort: int | None, work: Path, max_s: f
             del rec
     if no_anchor:
         return _finish(res, steps)
-    log(f"[{hdr.stem}] anchor {ANCHOR} …")
+    log(f"[{hdr.stem}] anchor {anchor} …")
     a_out = work / "anchor.npy"
     a = run_child([sys.executable, str(Path(__file__).resolve()), "--_anchor", str(hdr),
-                   str(rate), str(a_out)] + (["--anchor-budget", str(anchor_budget)]
-                                             if anchor_budget else []), max_s)
-    a["k_search_budget_s"] = anchor_budget or 45.0
+                   str(rate), str(a_out), "--anchor", anchor]
+                  + (["--anchor-budget", str(anchor_budget)] if anchor_budget else []), max_s)
+    if anchor == ANCHOR:
+        a["k_search_budget_s"] = anchor_budget or 45.0
     steps["anchor"] = a
     m = re.search(r"^ANCHOR (.*)$", a["tail"], re.M)
     if a["rc"] == 0 and m:
@@ -335,7 +343,8 @@ def _fmt_row(res: dict, step: str, label: str) -> str:
     if step == "compress" and s.get("info"):
         note.append(f"{s['info']['tiles']} tile(s): {s['info']['model_summary']}")
     if step == "anchor" and s.get("k") is not None:
-        note.append(f"k={s['k']} (k search budget {s.get('k_search_budget_s', 45.0):.0f} s)")
+        note.append(f"k={s['k']}" + (f" (k search budget {s['k_search_budget_s']:.0f} s)"
+                                     if "k_search_budget_s" in s else ""))
     if step.startswith("window") and "equal_to_full" in s:
         full = res["steps"].get("decompress", {}).get("wall_s")
         note.append(f"{s['window']}; same values as the full decode: "
@@ -370,7 +379,7 @@ def report(db: dict) -> str:
                             ("window", "`hinerc decompress --window` 100×100 (centre)"),
                             ("window_quarter", "`hinerc decompress --window` 100×100 "
                                                "(a quarter in)"),
-                            ("anchor", f"{ANCHOR} (encode + decode)")):
+                            ("anchor", f"{res.get('anchor', ANCHOR)} (encode + decode)")):
             row = _fmt_row(res, step, label)
             if row:
                 lines.append(row)
@@ -401,10 +410,14 @@ def main(argv=None) -> None:
     ap.add_argument("--no-anchor", action="store_true",
                     help="hinerc only (the anchor holds several copies of the scene: a 2000² "
                          "scene needs about 28 GB)")
+    ap.add_argument("--anchor", default=ANCHOR,
+                    help=f"the classical anchor ({ANCHOR}, or a name of ../shared/anchors/"
+                         "anchors_modern.py such as pca_hevcpip_rd16, the strongest)")
     ap.add_argument("--_anchor", nargs=3, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a._anchor:
-        _anchor_child(a._anchor[0], float(a._anchor[1]), a._anchor[2], a.anchor_budget)
+        _anchor_child(a._anchor[0], float(a._anchor[1]), a._anchor[2], a.anchor_budget,
+                      a.anchor)
         return
     dbf = RESULTS / "scene.json"
     db = json.loads(dbf.read_text()) if dbf.exists() else {}
@@ -427,12 +440,14 @@ def main(argv=None) -> None:
         l0 = round(os.getloadavg()[0], 2)
         with tempfile.TemporaryDirectory(dir=a.cache) as tmp:
             res = bench_scene(hdr, a.bpppb, a.effort, Path(tmp), a.max_seconds,
-                              anchor_budget=a.anchor_budget, no_anchor=a.no_anchor)
+                              anchor_budget=a.anchor_budget, no_anchor=a.no_anchor,
+                              anchor=a.anchor)
         res.update(command=command, load_before=l0, load_after=round(os.getloadavg()[0], 2),
                    uptime=subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(),
                    when=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
                    nice=os.nice(0))
-        db[f"{res['scene']}|{a.bpppb}|{a.effort}"] = res
+        db[f"{res['scene']}|{a.bpppb}|{a.effort}"
+           + ("" if a.anchor == ANCHOR else f"|{a.anchor}")] = res
         RESULTS.mkdir(parents=True, exist_ok=True)
         dbf.write_text(json.dumps(db, indent=1))
         (RESULTS / "scene.md").write_text(report(db))
