@@ -15,7 +15,8 @@ from hinerc.cli import cli
 from hinerc.codecs.lowrank import model as lowrank
 from hinerc.codecs.lowrank.mapcoders.jpeg2000 import Jpeg2000MapCoder
 from hinerc.codecs.lowrank.presets import EFFORTS
-from hinerc.codecs.lowrank.sections import pack_embeddings, unpack_embeddings
+from hinerc.codecs.lowrank.sections import (RANGE_CODED, RC_LIMIT, pack_embeddings,
+                                            unpack_embeddings)
 from hinerc.errors import CorruptFileError, HinercWarning, InputError
 from hinerc.format import container
 from hinerc.io import read_cube
@@ -35,18 +36,76 @@ def test_embeddings_pack_roundtrip(big):
     weights = rng.integers(-big, big, (5, 17))
     centres = rng.integers(0, 65536, 4).astype(np.uint16)
     steps = rng.uniform(1e-6, 1e-2, 5).astype(np.float32)
-    buf = pack_embeddings(centres, steps, weights)
-    c2, s2, w2 = unpack_embeddings(buf, 4, 17)
-    assert np.array_equal(c2, centres) and np.array_equal(s2, steps)
-    assert np.array_equal(w2, weights)
-    assert buf[0] == (1 if big < 2 ** 7 else 2 if big < 2 ** 15 else 4)
+    for how in (False, None, True):
+        buf = pack_embeddings(centres, steps, weights, range_coded=how)
+        c2, s2, w2 = unpack_embeddings(buf, 4, 17)
+        assert np.array_equal(c2, centres) and np.array_equal(s2, steps)
+        assert np.array_equal(w2, weights)
+        lzma_width = 1 if big < 2 ** 7 else 2 if big < 2 ** 15 else 4
+        if how is False or 2 * big >= RC_LIMIT:  # the range coder holds |D| < RC_LIMIT only
+            assert buf[0] == lzma_width
+        elif how:
+            assert buf[0] == RANGE_CODED
+    smaller = pack_embeddings(centres, steps, weights)
+    assert len(smaller) == min(len(pack_embeddings(centres, steps, weights, range_coded=h))
+                               for h in (False, True))
+
+
+def test_range_coded_embeddings_are_smaller_on_smooth_spectra():
+    """Rows of small along-band differences of scales that differ from row to row (as the
+    embeddings' are): the range coder is chosen, and is smaller than LZMA2 (0.84× here; 17–24%
+    smaller measured on the benchmark cubes)."""
+    rng = np.random.default_rng(1)
+    scales = np.geomspace(0.3, 12, 20)[:, None]
+    weights = np.cumsum(np.rint(rng.laplace(0, 1, (20, 198)) * scales).astype(np.int64), axis=1)
+    centres = np.zeros(19, np.uint16)
+    steps = np.ones(20, np.float32)
+    coded = pack_embeddings(centres, steps, weights)
+    plain = pack_embeddings(centres, steps, weights, range_coded=False)
+    assert coded[0] == RANGE_CODED and plain[0] == 1
+    assert len(coded) < 0.9 * len(plain)
+    assert np.array_equal(unpack_embeddings(coded, 19, 198)[2], weights)
+
+
+def test_range_coded_embeddings_refuse_a_body_of_the_wrong_size():
+    weights = np.cumsum(np.ones((3, 40), np.int64), axis=1)
+    good = pack_embeddings(np.array([1, 2], np.uint16), np.ones(3, np.float32), weights,
+                           range_coded=True)
+    assert good[0] == RANGE_CODED
+    head = 1 + 2 * 2 + 4 * 3
+    other = pack_embeddings(np.array([1, 2], np.uint16), np.ones(3, np.float32),
+                            weights[:, :-1], range_coded=True)  # one band short
+    # (a word or so past the end may pass: the decoder cannot tell padding from it)
+    for buf in (good[:-1], good[:head + 6], good + b"\x00", good + b"\x12\x34\x56\x78" * 3,
+                other):
+        with pytest.raises(CorruptFileError):
+            unpack_embeddings(buf, 2, 40)
+    # other words: integers of the declared shape or a corrupt file, nothing else (the
+    # section's CRC guards against damage; a hostile file gets no further than this)
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        junk = rng.integers(0, 256, 4 * int(rng.integers(0, 12)), dtype=np.uint8).tobytes()
+        try:
+            _, _, w = unpack_embeddings(good[:head + 7] + junk, 2, 40)
+        except CorruptFileError:
+            continue
+        assert w.shape == (3, 40) and w.dtype == np.int64
+
+
+def test_a_file_with_range_coded_embeddings_is_1_7():
+    from hinerc.format.container import version_for
+
+    tags = ("HEAD", "META", "BAND", "MODL", "SPEC", "MAPS", "MASK", "RPRT")
+    assert version_for(tags, {"SPEC": b"\x01rest"}) == (1, 3)
+    assert version_for(tags, {"SPEC": b"\x00rest"}) == (1, 7)
+    assert version_for(tags + ("MFLT",), {"SPEC": b"\x02"}) == (1, 6)
 
 
 def test_embeddings_unpack_refuses_lies():
     centres = np.array([100, 200], np.uint16)
     steps = np.ones(3, np.float32)
     weights = np.arange(30).reshape(3, 10)
-    good = pack_embeddings(centres, steps, weights)
+    good = pack_embeddings(centres, steps, weights, range_coded=False)
     lies = [
         good[:5],  # truncated header
         b"\x03" + good[1:],  # invalid width

@@ -46,6 +46,10 @@ RESIDUAL_TAG = "RESD"
 #: highest version any of its sections, or its tiles', needs; without any it stays 1.3, byte
 #: for byte as before). PNET: the low-rank codec's pixel network; MFLT: its map filter.
 SECTION_VERSIONS = {RESIDUAL_TAG: RESIDUAL_VERSION, "PNET": (1, 5), "MFLT": (1, 6)}
+#: Sections whose payload may need a newer reader than their tag does: tag → (the payload's
+#: first byte that does, that version). SPEC with width byte 0: the low-rank embeddings
+#: range-coded (1.7; the LZMA2 widths 1, 2, 4 stay 1.1).
+PAYLOAD_VERSIONS = {"SPEC": (0, (1, 7))}
 #: The sections of a plain file, in order: these, then the model's own (its codec's, see
 #: :mod:`hinerc.codecs`; for instance SPEC MAPS), then :data:`TAIL_SECTIONS`.
 HEAD_SECTIONS = ("HEAD", "META", "BAND", "MODL")
@@ -121,12 +125,17 @@ def to_bytes(f: HnrFile) -> bytes:
     order = plain_order(tuple(f.sections), residual=f.residual is not None)
     if f.residual is not None:
         payloads[RESIDUAL_TAG] = f.residual
-    return _frame(payloads, order, version_for(order))
+    return _frame(payloads, order, version_for(order, payloads))
 
 
-def version_for(tags: Any) -> tuple[int, int]:
-    """The version a file whose sections are ``tags`` is written as (:data:`SECTION_VERSIONS`)."""
-    return max([VERSION] + [SECTION_VERSIONS[t] for t in tags if t in SECTION_VERSIONS])
+def version_for(tags: Any, payloads: Optional[dict[str, bytes]] = None) -> tuple[int, int]:
+    """The version a file whose sections are ``tags`` (with these ``payloads``) is written as
+    (:data:`SECTION_VERSIONS`, :data:`PAYLOAD_VERSIONS`)."""
+    need = [VERSION] + [SECTION_VERSIONS[t] for t in tags if t in SECTION_VERSIONS]
+    for tag, (first, version) in PAYLOAD_VERSIONS.items():
+        if payloads is not None and payloads.get(tag, b"")[:1] == bytes([first]):
+            need.append(version)
+    return max(need)
 
 
 def plain_order(model_sections: tuple[str, ...], residual: bool = False) -> tuple[str, ...]:
