@@ -81,7 +81,8 @@ def test_every_version_model_and_layout_is_covered():
             ("1.2", "hiner", "plain"), ("1.2", "hiner", "tiled"),
             ("1.2", "lowrank", "plain"), ("1.2", "lowrank", "tiled"),
             ("1.3", "lowrank", "plain"), ("1.3", "lowrank", "tiled"),
-            ("1.4", "lowrank", "plain"), ("1.5", "lowrank", "plain"), ("1.6", "lowrank", "plain")}
+            ("1.4", "lowrank", "plain"), ("1.5", "lowrank", "plain"), ("1.6", "lowrank", "plain"),
+            ("1.7", "lowrank", "plain")}
     assert want <= have
     assert CURRENT in {e["version"] for e in ENTRIES.values()}
     assert any(e["version"] == "1.3" and "hevc" in e["file"] for e in ENTRIES.values())
@@ -98,6 +99,14 @@ def test_the_sections_of_each_later_version_are_covered(version, section):
         f = container.read_file(GOLDEN / name)
         held = set(f.sections) | ({"RESD"} if f.residual is not None else set())
         assert section in held, f"{name} has no {section}"
+
+
+def test_the_range_coded_embeddings_of_1_7_are_covered():
+    """1.7 adds a coding of SPEC (width byte 0): a golden of 1.7 carries it."""
+    names = [e["file"] for e in ENTRIES.values() if e["version"] == "1.7"]
+    assert names
+    for name in names:
+        assert container.read_file(GOLDEN / name).sections["SPEC"][0] == 0, name
 
 
 def _floats(values):

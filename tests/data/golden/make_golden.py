@@ -54,7 +54,9 @@ Which commit writes which file (see :data:`GOLDENS`):
   tanh, then rounds to int16: compared by hash like the rest;
 * ``c049696`` (the first map filter): 1.6, a file with MFLT (the map filter; kept whatever it
   measured, by ``patch``: a golden needs the section, not the gain). The filter decodes in
-  float64 with a tanh, then rounds to int16: compared by hash like the rest.
+  float64 with a tanh, then rounds to int16: compared by hash like the rest;
+* ``cafe7f7`` (the first range-coded embeddings): 1.7, a file whose SPEC is range-coded
+  (constriction's queue range coder, integer symbols: compared by hash).
 """
 
 from __future__ import annotations
@@ -189,6 +191,11 @@ GOLDENS = [
            "the section)",
            patch={"hinerc.codecs.lowrank.mapfilter.MAX_SHARE": 0.25,
                   "hinerc.codecs.lowrank.mapfilter.MIN_GAIN_DB": -100.0}),
+    # 1.7: SPEC range-coded (width byte 0).
+    Golden("v1.7-lowrank-plain-rc-nodata-cafe7f7.hnr", "cafe7f7", "1.7", "lowrank", "plain",
+           "nodata", _lowrank(),
+           "the embeddings range-coded (SPEC width byte 0; the other cubes' embeddings have "
+           "differences of 2**14 or more, which the range coder does not take), no-data pixels"),
 ]
 
 
