@@ -124,3 +124,16 @@ def assert_each_is_corrupt(cases: dict, tmp_path) -> None:
             hinerc.decompress(p)
         r = CliRunner().invoke(cli, ["decompress", str(p), "-o", str(tmp_path / "x.npy")])
         assert r.exit_code == 1 and not (tmp_path / "x.npy").exists(), name
+
+
+def damaged(good: bytes, seed: int, rounds: int = 300):
+    """``rounds`` copies of the section ``good`` with 1–3 bytes set at random, about a third of
+    them also cut short: what a fuzzer of one section's parser tries."""
+    rng = np.random.default_rng(seed)
+    for _ in range(rounds):
+        blob = bytearray(good)
+        for i in rng.integers(0, len(blob), rng.integers(1, 4)):
+            blob[i] = int(rng.integers(0, 256))
+        if rng.random() < 0.3:
+            blob = blob[: int(rng.integers(0, len(blob)))]
+        yield bytes(blob)

@@ -17,7 +17,7 @@ from hinerc.codecs.lowrank import pixelnet
 from hinerc.errors import CorruptFileError
 from hinerc.format import container
 from hinerc.io import Cube
-from io_helpers import assert_each_is_corrupt, rewritten
+from io_helpers import assert_each_is_corrupt, damaged, rewritten
 
 
 def _net(k: int = 5, hidden: int = 7, n: int = 11, seed: int = 0) -> pixelnet.PixelNet:
@@ -92,16 +92,9 @@ def test_a_damaged_section_is_a_corrupt_file(damage):
 
 
 def test_random_damage_raises_only_corrupt_file_errors():
-    good = pixelnet.pack(_net())
-    rng = np.random.default_rng(7)
-    for _ in range(300):
-        blob = bytearray(good)
-        for _ in range(rng.integers(1, 4)):
-            blob[rng.integers(len(blob))] = rng.integers(256)
-        if rng.random() < 0.3:
-            blob = blob[: rng.integers(len(blob))]
+    for blob in damaged(pixelnet.pack(_net()), seed=7):
         try:
-            net = pixelnet.unpack(bytes(blob), rank=8, n_coded=11)
+            net = pixelnet.unpack(blob, rank=8, n_coded=11)
         except CorruptFileError:
             continue
         assert net.correction(np.zeros((8, 3))).shape == (11, 3)

@@ -292,9 +292,11 @@ class _Problem:
     def pixels(self) -> int:
         return self.shape[1] * self.shape[2]
 
-    def fit(self, k: int, blob: bytes, finest: bool) -> "_Fit":
-        """Least-squares embeddings for the maps of ``blob`` (:func:`_fit`)."""
-        return _fit(self, k, blob, finest)
+    def fit(self, k: int, blob: bytes, finest: bool, filt: Optional[MapFilter] = None
+            ) -> "_Fit":
+        """Least-squares embeddings for the maps of ``blob`` (:func:`_fit`); with ``filt``,
+        for the maps as that map filter corrects them."""
+        return _fit(self, k, blob, finest, filt)
 
     def quantized(self, f: "_Fit", rel: float) -> "Trial":
         """The fit's embeddings quantized at ``rel``, scored (:func:`_quantized`)."""
@@ -472,7 +474,7 @@ class _LargeProblem(_Problem):
         rows = idx if idx is not None else np.arange(h * w)
         centres = np.clip(np.rint(codes[rows].mean(0) if idx is not None else codes.mean(0)),
                           0, 65535).astype(np.uint16)
-        if filt is not None:
+        if filt is not None:  # one k×H×W copy, filtered in place (a scene's maps not thrice)
             planes = np.ascontiguousarray(codes.T, np.float64).reshape(k, h, w)
             del codes
             codes = filt.apply(planes, centres).reshape(k, h * w).T
@@ -500,7 +502,7 @@ class _LargeProblem(_Problem):
 
     def quantized(self, f: "_Fit", rel: float) -> "Trial":
         n, h, w = self.shape
-        step = math.sqrt(12.0 * max(f.dist, 1e-24 * self.count * n) * rel / ((f.k + 1) * n))
+        step = embedding_step(f.dist, rel, f.k, n, self.count)
         steps, weights = quantize_embeddings(f.emb, f.norms, step)
         code = LowRankCode(f.k, f.centres, steps, weights, f.blob)
         assert f.gram is not None and f.cross is not None
@@ -563,11 +565,15 @@ def _least_squares(a: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(a, t, rcond=None)[0]
 
 
-def _fit(p: _Problem, k: int, blob: bytes, finest: bool) -> _Fit:
+def _fit(p: _Problem, k: int, blob: bytes, finest: bool, filt: Optional[MapFilter] = None
+         ) -> _Fit:
     n, h, w = p.shape
     a = np.empty((h * w, k + 1))
     codes = decode_maps(p.coder, blob, h, w, np.zeros(k, np.uint16)) * _CODE_MID
     centres = np.clip(np.rint(codes.mean(0)), 0, 65535).astype(np.uint16)
+    if filt is not None:  # as a decoder filters them, around the centres SPEC holds
+        codes = filt.apply(np.ascontiguousarray(codes.T).reshape(k, h, w), centres
+                           ).reshape(k, h * w).T
     a[:, :k] = (codes - centres) / _CODE_MID
     a[:, k] = 1.0
     emb = _least_squares(a, p.t)
@@ -599,23 +605,8 @@ def filtered_trial(target: np.ndarray, valid: Optional[np.ndarray], scales: np.n
     embeddings refitted to them by least squares and quantized at ``rel``, scored as the search
     scores (``target``: the bands as :func:`encode` takes them; on a cube of more than
     :data:`LARGE_PIXELS` pixels, fitted and scored from Gram matrices as its search was)."""
-    n, h, w = target.shape
-    k = code.rank
-    if h * w > LARGE_PIXELS:
-        big = _LargeProblem(target, valid, np.asarray(scales, np.float64), coder)
-        trial = big.quantized(big.fit(k, code.maps, False, filt), rel)
-        trial.code.filt = filt
-        return trial
-    arr = target.target if hasattr(target, "pixels") else target
-    p = _Problem(arr, valid, np.asarray(scales, np.float64), coder)
-    codes = filt.apply(coder.decode_planes(code.maps, h, w, k), code.centres)
-    a = np.empty((h * w, k + 1))
-    a[:, :k] = ((codes.reshape(k, -1) - code.centres.astype(np.float64)[:, None]) / _CODE_MID).T
-    a[:, k] = 1.0
-    emb = _least_squares(a, p.t)
-    dist = float(((a @ emb - p.t) ** 2).sum())
-    fit = _Fit(k, code.maps, False, a, code.centres, emb, dist, np.linalg.norm(a, axis=0))
-    trial = _quantized(p, fit, rel)
+    p = _problem(target, valid, scales, coder)
+    trial = p.quantized(p.fit(code.rank, code.maps, False, filt), rel)
     trial.code.filt = filt
     return trial
 
@@ -820,11 +811,7 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
     if budget < 64:
         raise RateError("the rate is below what the smallest low-rank code needs "
                         f"(about {min_bytes(n)} bytes for the embeddings and maps)")
-    if h * w > LARGE_PIXELS:
-        p: _Problem = _LargeProblem(target, valid, np.asarray(scales, np.float64), coder)
-    else:
-        arr = target.target if hasattr(target, "pixels") else target
-        p = _Problem(arr, valid, np.asarray(scales, np.float64), coder)
+    p = _problem(target, valid, scales, coder)
     top = min(n, h * w, MAX_RANK)
     cands = sorted({min(r, top) for r in search.ranks})
     bpppb = budget * 8 / (n * h * w)
@@ -929,6 +916,17 @@ def encode(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray, 
         raise RateError("the rate is below what the smallest low-rank code needs "
                         f"(about {min_bytes(n)} bytes for the embeddings and maps)")
     return best
+
+
+def _problem(target: Any, valid: Optional[np.ndarray], scales: np.ndarray,
+             coder: MapCoder) -> _Problem:
+    """The cube as the search sees it: a :class:`_LargeProblem` past :data:`LARGE_PIXELS`
+    pixels (``target`` read by pixels), else a :class:`_Problem` (its bands in float64)."""
+    n, h, w = target.shape
+    if h * w > LARGE_PIXELS:
+        return _LargeProblem(target, valid, np.asarray(scales, np.float64), coder)
+    arr = target.target if hasattr(target, "pixels") else target
+    return _Problem(arr, valid, np.asarray(scales, np.float64), coder)
 
 
 def min_bytes(n_coded: int) -> int:
