@@ -60,9 +60,10 @@ class LowRankCodec(Codec):
                     "to carry it (about 1% of it) and keeps it where it measured a gain; off "
                     "never [default: auto]", choices=("auto", "off")),
         CodecOption("map_filter", str, "a small convolutional network on the decoded maps, "
-                    "trained on the cube (MFLT): auto trains one at efforts 7-9 on cubes of at "
-                    "most 400x400 pixels, codes the cube again with its bytes taken from the "
-                    "maps, and keeps the better file; off never [default: auto]",
+                    "trained on the cube (MFLT): auto trains one at efforts 7-9 on tiles of at "
+                    "most 1024x1024 pixels, its bytes taken from the maps (the cube coded again, "
+                    "or on a scene kept from the start), and keeps the better file; off never "
+                    "[default: auto]",
                     choices=("auto", "off")),
     )
     format_doc = """\
