@@ -8,6 +8,7 @@ from hinerc.errors import CorruptFileError, UnsupportedVersionError
 from hinerc import codecs, pipeline
 from hinerc.format import container
 from hinerc.format.container import SIGNATURE, plain_order
+from hinerc.format.deflate import inflate_json
 
 
 def _order(path) -> tuple[str, ...]:
@@ -110,7 +111,7 @@ def test_invalid_json_sections(any_hnr, tag):
 def test_model_config_must_cover_image(tiny_hiner_hnr):
     import json
     buf = tiny_hiner_hnr.read_bytes()
-    cfg = json.loads(zlib.decompress(container.split_sections(buf)["MODL"]))
+    cfg = json.loads(inflate_json(container.split_sections(buf)["MODL"]))
     cfg["crop_top"] = 10_000
     with pytest.raises(CorruptFileError, match="model configuration"):
         pipeline.load(_resection(buf, "MODL", zlib.compress(json.dumps(cfg).encode())))
@@ -120,7 +121,7 @@ def test_model_config_must_cover_image(tiny_hiner_hnr):
 def test_model_of_no_known_codec_is_refused(tiny_hnr, arch):
     import json
     buf = tiny_hnr.read_bytes()
-    cfg = json.loads(zlib.decompress(container.split_sections(buf)["MODL"]))
+    cfg = json.loads(inflate_json(container.split_sections(buf)["MODL"]))
     cfg["arch"] = arch
     with pytest.raises(CorruptFileError, match="model"):
         pipeline.load(_resection(buf, "MODL", zlib.compress(json.dumps(cfg).encode())))

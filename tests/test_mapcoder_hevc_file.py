@@ -106,7 +106,7 @@ def hevc_file(tmp_path_factory):
 
 def test_file_with_hevc_maps_is_format_1_3_and_decodes(hevc_file):
     blob = hevc_file.read_bytes()
-    assert (blob[8], blob[9]) in ((1, 3), (1, 7))  # 1.7: the embeddings range-coded
+    assert (blob[8], blob[9]) in ((1, 3), (1, 7), (1, 8))  # 1.7: embeddings range-coded; 1.8: compact side info
     facts = hinerc.inspect(hevc_file)
     assert facts["map_coder"] == "hevc" and facts["model_config"]["maps"] == "hevc"
     assert "HEVC" in facts["model_summary"]
@@ -150,7 +150,7 @@ def test_missing_ffmpeg_falls_back_to_jpeg2000_with_one_warning(monkeypatch, tmp
     ours = [w for w in caught if issubclass(w.category, HinercWarning)]
     assert len(ours) == 1 and "JPEG 2000" in str(ours[0].message)
     assert hinerc.inspect(out)["map_coder"] == "jpeg2000"
-    assert out.read_bytes()[8:10] == bytes([1, 3])
+    assert out.read_bytes()[8:10] == bytes([1, 8])  # no HEVC maps; compact side info (1.8)
 
 
 def test_failing_ffmpeg_falls_back_too(monkeypatch, tmp_path):

@@ -150,7 +150,7 @@ def test_lossless_round_trip_bit_identical(dtype):
     if dtype == np.float32:
         cube = Cube(cube.data / 3000.0, wavelengths_nm=cube.wavelengths_nm)
     enc, _ = _check(cube, 0)
-    assert enc.data[9] in (4, 7)  # format 1.4 (1.7 where the embeddings are range-coded)
+    assert enc.data[9] in (4, 7, 8)  # format 1.4 (1.7: embeddings range-coded; 1.8: compact side info)
 
 
 def test_lossless_with_nodata():
@@ -187,11 +187,12 @@ def test_tiled_file_keeps_the_bound():
     _check(cube, 4, tile=10)
 
 
-def test_files_without_the_bound_stay_format_1_3(tmp_path):
+def test_files_without_the_bound_carry_no_residual(tmp_path):
     out = tmp_path / "lossy.hnr"
     hinerc.compress(make_cube(), out, bpppb=4.0)
     data = out.read_bytes()
-    assert data[:8] == SIGNATURE and data[8:10] == bytes([1, 3])
+    # 1.8 for its compact side information, whatever RESD (1.4) would need
+    assert data[:8] == SIGNATURE and data[8:10] == bytes([1, 8])
     assert RESIDUAL_TAG.encode() not in data
     assert pipeline.load(data).max_error is None
 
@@ -258,7 +259,7 @@ def test_cli_lossless_and_info(tmp_path):
     assert "asked lossless" in r.output and "max error 0" in r.output
     info = _runner().invoke(cli, ["info", str(out)])
     assert "lossless: every sample bit-identical" in info.output
-    assert ".hnr version 1.4" in info.output or ".hnr version 1.7" in info.output
+    assert any(f".hnr version 1.{m}" in info.output for m in (4, 7, 8))
     d = json.loads(_runner().invoke(cli, ["info", str(out), "--json"]).output)
     assert d["max_error_bound"] == 0
     r = _runner().invoke(cli, ["compress", str(tmp_path / "c.npy"), "-o", str(out), "--force",

@@ -10,6 +10,7 @@ from hinerc.cli import cli
 from hinerc.errors import CorruptFileError
 from hinerc.format import container
 from hinerc.format.header import FLAG_TILED, HnrHeader
+from hinerc.format.deflate import inflate_json
 from hinerc.format.tiles import TileRect, encode_tiles, grid
 from hinerc.io import Cube
 from hinerc.metrics import mean_psnr
@@ -82,7 +83,7 @@ def test_tiled_file_hostile_layouts(tiled):
 
     def build(rects_and_blobs):
         from hinerc.format.header import EncodeReport
-        return container.to_bytes_tiled(head, json.loads(__import__("zlib").decompress(sec["META"])),
+        return container.to_bytes_tiled(head, json.loads(inflate_json(sec["META"])),
                                          encode_tiles(rects_and_blobs), EncodeReport())
 
     good = [(r, b) for (r, _), b in zip(f.tiles, tiles_blob)]

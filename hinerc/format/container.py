@@ -24,11 +24,11 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from hinerc.errors import CorruptFileError, FormatError, UnsupportedVersionError
-from hinerc.format.deflate import inflate
-from hinerc.format.header import FLAG_TILED, BandTable, EncodeReport, HnrHeader
+from hinerc.format.deflate import deflate_json, inflate_json, uses_dictionary
+from hinerc.format.header import BAND_WHOLE, FLAG_TILED, BandTable, EncodeReport, HnrHeader
 from hinerc.format.mask import check_mask
 from hinerc.format.meta import pack_meta, unpack_meta
 from hinerc.format.tiles import TileRect, decode_tiles
@@ -46,10 +46,18 @@ RESIDUAL_TAG = "RESD"
 #: highest version any of its sections, or its tiles', needs; without any it stays 1.3, byte
 #: for byte as before). PNET: the low-rank codec's pixel network; MFLT: its map filter.
 SECTION_VERSIONS = {RESIDUAL_TAG: RESIDUAL_VERSION, "PNET": (1, 5), "MFLT": (1, 6)}
-#: Sections whose payload may need a newer reader than their tag does: tag → (the payload's
-#: first byte that does, that version). SPEC with width byte 0: the low-rank embeddings
-#: range-coded (1.7; the LZMA2 widths 1, 2, 4 stay 1.1).
-PAYLOAD_VERSIONS = {"SPEC": (0, (1, 7))}
+#: Payloads that need a newer reader than their tag does: (tag, the test of its payload,
+#: that version). SPEC with width byte 0: the low-rank embeddings range-coded (1.7; the LZMA2
+#: widths 1, 2, 4 stay 1.1). BAND in its integer form, and JSON sections deflated with the
+#: preset dictionary (1.8: :mod:`hinerc.format.deflate`); an empty RPRT deflates smaller
+#: without it, so a tile that has nothing else new stays as it was.
+PAYLOAD_VERSIONS: tuple[tuple[str, Callable[[bytes], bool], tuple[int, int]], ...] = (
+    ("SPEC", lambda p: p[:1] == b"\x00", (1, 7)),
+    ("BAND", lambda p: p[:1] == BAND_WHOLE, (1, 8)),
+    ("META", uses_dictionary, (1, 8)),
+    ("MODL", uses_dictionary, (1, 8)),
+    ("RPRT", uses_dictionary, (1, 8)),
+)
 #: The sections of a plain file, in order: these, then the model's own (its codec's, see
 #: :mod:`hinerc.codecs`; for instance SPEC MAPS), then :data:`TAIL_SECTIONS`.
 HEAD_SECTIONS = ("HEAD", "META", "BAND", "MODL")
@@ -96,13 +104,17 @@ class HnrFile:
 
 # ------------------------------------------------------------------------------ writing
 def json_bytes(obj: Any) -> bytes:
-    """Compact, sorted, deflated JSON: the encoding of META, MODL and RPRT."""
-    return zlib.compress(json.dumps(obj, separators=(",", ":"), sort_keys=True).encode(), 9)
+    """Compact, sorted, deflated JSON: the encoding of META, MODL and RPRT; deflated with the
+    JSON sections' preset dictionary (1.8) unless that is not smaller."""
+    raw = json.dumps(obj, separators=(",", ":"), sort_keys=True).encode()
+    return min(zlib.compress(raw, 9), deflate_json(raw), key=len)
 
 
 def meta_bytes(meta: dict[str, Any]) -> bytes:
-    """The META payload: ``meta`` with its band vectors packed (:mod:`hinerc.format.meta`), or
-    as plain lists when that deflates smaller (a few constant values do)."""
+    """The META payload: ``meta`` without its unset fields (a reader takes a missing field as
+    unset) and with its band vectors packed (:mod:`hinerc.format.meta`), or as plain lists
+    when that deflates smaller (a few constant values do)."""
+    meta = {k: v for k, v in meta.items() if v is not None and not (k == "extra" and v == {})}
     return min(json_bytes(pack_meta(meta)), json_bytes(meta), key=len)
 
 
@@ -132,8 +144,8 @@ def version_for(tags: Any, payloads: Optional[dict[str, bytes]] = None) -> tuple
     """The version a file whose sections are ``tags`` (with these ``payloads``) is written as
     (:data:`SECTION_VERSIONS`, :data:`PAYLOAD_VERSIONS`)."""
     need = [VERSION] + [SECTION_VERSIONS[t] for t in tags if t in SECTION_VERSIONS]
-    for tag, (first, version) in PAYLOAD_VERSIONS.items():
-        if payloads is not None and payloads.get(tag, b"")[:1] == bytes([first]):
+    for tag, needs, version in PAYLOAD_VERSIONS:
+        if payloads is not None and tag in payloads and needs(payloads[tag]):
             need.append(version)
     return max(need)
 
@@ -149,10 +161,11 @@ def plain_order(model_sections: tuple[str, ...], residual: bool = False) -> tupl
 def to_bytes_tiled(header: HnrHeader, meta: dict[str, Any], tile_payload: bytes,
                    report: EncodeReport, version: tuple[int, int] = VERSION) -> bytes:
     """Serialise a tiled file; ``tile_payload`` comes from :func:`hinerc.format.tiles.encode_tiles`
-    (``version``: the highest of its tiles', :func:`file_version`)."""
+    (``version``: the highest of its tiles', :func:`file_version`; the scene's own META and
+    RPRT may need a higher one)."""
     payloads = {"HEAD": header.to_bytes(), "META": meta_bytes(meta), "TILE": tile_payload,
                 "RPRT": json_bytes(report.to_dict())}
-    return _frame(payloads, TILED_ORDER, version)
+    return _frame(payloads, TILED_ORDER, max(version, version_for(TILED_ORDER, payloads)))
 
 
 def _frame(payloads: dict[str, bytes], order: tuple[str, ...],
@@ -222,7 +235,7 @@ def _require(sections: dict[str, bytes], order: tuple[str, ...]) -> None:
 
 
 def _json(buf: bytes, what: str) -> Any:
-    raw = inflate(buf, f"{what} section", limit=_JSON_LIMIT)
+    raw = inflate_json(buf, f"{what} section", limit=_JSON_LIMIT)
     try:
         obj = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:

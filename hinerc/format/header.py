@@ -99,12 +99,28 @@ class BandTable:
     scales: np.ndarray  # float (C,)
 
     def to_bytes(self, width: int) -> bytes:
-        """Kinds, then offsets and scales byte-shuffled (all first bytes, all second bytes, ...),
-        deflated: neighbouring bands have similar exponents, which then compress well."""
+        """The smaller of two forms: kinds, then offsets and scales byte-shuffled (all first
+        bytes, all second bytes, ...), deflated (neighbouring bands have similar exponents,
+        which then compress well); or, where every offset and scale is a whole number (an
+        integer cube's band minima and ranges), the integer form (format 1.8): ``I``, the order
+        d (1 or 2), then deflated the kinds and the d-th differences of the offsets and of the
+        scales as zigzag LEB128 varints."""
         dt = "<f4" if width == 4 else "<f8"
         floats = np.concatenate([self.offsets.astype(dt), self.scales.astype(dt)])
         shuffled = floats.view(np.uint8).reshape(-1, width).T.tobytes()
-        return zlib.compress(self.kinds.astype(np.uint8).tobytes() + shuffled, 9)
+        kinds = self.kinds.astype(np.uint8).tobytes()
+        forms = [zlib.compress(kinds + shuffled, 9)]
+        values = floats.astype(np.float64)
+        whole = (np.isfinite(values).all() and (np.abs(values) <= _MAX_WHOLE).all()
+                 and (values == np.round(values)).all()
+                 and not (np.signbit(values) & (values == 0)).any())
+        if whole:
+            ints = [int(v) for v in values]
+            n = len(self.kinds)
+            for order in (1, 2):
+                body = kinds + _varints(_diffs(ints[:n], order) + _diffs(ints[n:], order))
+                forms.append(BAND_WHOLE + bytes([order]) + zlib.compress(body, 9))
+        return min(forms, key=len)
 
     @classmethod
     def from_bytes(cls, buf: bytes, bands: int, width: int, plain_ok: bool = False
@@ -119,11 +135,32 @@ class BandTable:
             kinds = np.frombuffer(buf[:bands], dtype=np.uint8).copy()
             floats = np.frombuffer(buf[bands:], dtype=dt).astype(np.float64)
             return cls._checked(kinds, floats[:bands], floats[bands:])
+        if buf[:1] == BAND_WHOLE:
+            return cls._whole(buf, bands, dt)
         raw = inflate(buf, "BAND section", size=size)
         kinds = np.frombuffer(raw[:bands], dtype=np.uint8).copy()
         floats = (np.frombuffer(raw[bands:], dtype=np.uint8).reshape(width, 2 * bands).T
                   .copy().view(dt).reshape(-1).astype(np.float64))
         return cls._checked(kinds, floats[:bands], floats[bands:])
+
+    @classmethod
+    def _whole(cls, buf: bytes, bands: int, dt: str) -> "BandTable":
+        """The integer form (see :meth:`to_bytes`): every value must come back a whole number
+        of at most 2**53 that the float width holds exactly."""
+        if len(buf) < 2 or buf[1] not in (1, 2):
+            raise CorruptFileError("BAND: unknown order of differences")
+        raw = inflate(buf[2:], "BAND section", limit=bands * (1 + 2 * _MAX_VARINT))
+        kinds = np.frombuffer(raw[:bands], dtype=np.uint8).copy()
+        if len(kinds) != bands:
+            raise CorruptFileError("BAND section is too short")
+        diffs = _read_varints(raw[bands:], 2 * bands)
+        ints = _undiff(diffs[:bands], buf[1]) + _undiff(diffs[bands:], buf[1])
+        if any(abs(v) > _MAX_WHOLE for v in ints):
+            raise CorruptFileError("BAND: a band offset or scale out of range")
+        values = np.array(ints, dtype=np.float64)
+        if not (values.astype(dt).astype(np.float64) == values).all():
+            raise CorruptFileError("BAND: a band offset or scale its float width cannot hold")
+        return cls._checked(kinds, values[:bands], values[bands:])
 
     @classmethod
     def _checked(cls, kinds: np.ndarray, offsets: np.ndarray, scales: np.ndarray
@@ -138,6 +175,63 @@ class BandTable:
     def coded(self) -> np.ndarray:
         """Indices of the bands the network represents, in band order."""
         return np.nonzero(self.kinds == BAND_CODED)[0]
+
+
+#: The first byte of BAND's integer form (1.8); a zlib stream starts with 8 in its low four
+#: bits, a plain BAND of 1.0 with a band kind (0–2)
+BAND_WHOLE = b"I"
+_MAX_WHOLE = 2 ** 53
+_MAX_VARINT = 10  # bytes of a zigzag LEB128 varint of a 64-bit integer
+
+
+def _diffs(values: list[int], order: int) -> list[int]:
+    """The ``order``-th differences of ``values``, the values before the first taken as 0."""
+    for _ in range(order):
+        values = [b - a for a, b in zip([0] + values[:-1], values)]
+    return values
+
+
+def _undiff(diffs: list[int], order: int) -> list[int]:
+    """The inverse of :func:`_diffs`: running sums, ``order`` times."""
+    for _ in range(order):
+        total, out = 0, []
+        for d in diffs:
+            total += d
+            out.append(total)
+        diffs = out
+    return diffs
+
+
+def _varints(values: list[int]) -> bytes:
+    """Zigzag LEB128: 0, -1, 1, -2, ... → 0, 1, 2, 3, ..., seven bits a byte, low first."""
+    out = bytearray()
+    for v in values:
+        z = v * 2 if v >= 0 else -v * 2 - 1
+        while z >= 0x80:
+            out.append(z & 0x7F | 0x80)
+            z >>= 7
+        out.append(z)
+    return bytes(out)
+
+
+def _read_varints(buf: bytes, n: int) -> list[int]:
+    """Exactly ``n`` varints of :func:`_varints` filling ``buf``; anything else is corrupt."""
+    out, z, shift, pos = [], 0, 0, 0
+    for byte in buf:
+        pos += 1
+        z |= (byte & 0x7F) << shift
+        shift += 7
+        if byte & 0x80:
+            if shift >= 7 * _MAX_VARINT:
+                raise CorruptFileError("BAND: a varint is too long")
+            continue
+        out.append(z >> 1 if not z & 1 else -(z >> 1) - 1)
+        z, shift = 0, 0
+        if len(out) == n:
+            break
+    if len(out) != n or pos != len(buf):
+        raise CorruptFileError("BAND section is corrupt or has the wrong size")
+    return out
 
 
 # --------------------------------------------------------------------------------- RPRT
