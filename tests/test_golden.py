@@ -82,7 +82,7 @@ def test_every_version_model_and_layout_is_covered():
             ("1.2", "lowrank", "plain"), ("1.2", "lowrank", "tiled"),
             ("1.3", "lowrank", "plain"), ("1.3", "lowrank", "tiled"),
             ("1.4", "lowrank", "plain"), ("1.5", "lowrank", "plain"), ("1.6", "lowrank", "plain"),
-            ("1.7", "lowrank", "plain")}
+            ("1.7", "lowrank", "plain"), ("1.8", "lowrank", "plain"), ("1.8", "lowrank", "tiled")}
     assert want <= have
     assert CURRENT in {e["version"] for e in ENTRIES.values()}
     assert any(e["version"] == "1.3" and "hevc" in e["file"] for e in ENTRIES.values())
@@ -107,6 +107,30 @@ def test_the_range_coded_embeddings_of_1_7_are_covered():
     assert names
     for name in names:
         assert container.read_file(GOLDEN / name).sections["SPEC"][0] == 0, name
+
+
+def test_the_compact_side_information_of_1_8_is_covered():
+    """1.8 deflates the JSON sections with the preset dictionary and has BAND's integer form:
+    a plain and a tiled golden of 1.8 carry them (the tiled one in the scene's own sections
+    and in every tile)."""
+    from hinerc.format.deflate import uses_dictionary
+    from hinerc.format.header import BAND_WHOLE
+    from hinerc.format.tiles import decode_tiles
+
+    names = [e["file"] for e in ENTRIES.values() if e["version"] == "1.8"]
+    assert len(names) >= 2
+    for name in names:
+        blob = (GOLDEN / name).read_bytes()
+        sec = container.split_sections(blob)
+        assert uses_dictionary(sec["RPRT"]), name
+        head = container.HnrHeader.from_bytes(sec["HEAD"])
+        plain = ([raw for _, raw in decode_tiles(sec["TILE"], head.height, head.width,
+                                                 lambda b: b)]
+                 if "TILE" in sec else [blob])
+        assert len(plain) > 1 or "TILE" not in sec
+        for raw in plain:
+            part = container.split_sections(raw)
+            assert part["BAND"][:1] == BAND_WHOLE and uses_dictionary(part["MODL"]), name
 
 
 def _floats(values):

@@ -56,7 +56,9 @@ Which commit writes which file (see :data:`GOLDENS`):
   measured, by ``patch``: a golden needs the section, not the gain). The filter decodes in
   float64 with a tanh, then rounds to int16: compared by hash like the rest;
 * ``cafe7f7`` (the first range-coded embeddings): 1.7, a file whose SPEC is range-coded
-  (constriction's queue range coder, integer symbols: compared by hash).
+  (constriction's queue range coder, integer symbols: compared by hash);
+* ``82ad57f`` (the first compact side information): 1.8, plain and tiled: JSON sections
+  deflated with the preset dictionary, BAND in its integer form.
 """
 
 from __future__ import annotations
@@ -92,6 +94,7 @@ COMMITS = {
     "e7d6df1": "main at the stop of 2026-11-30: format 1.4 (RESD of --max-error / --lossless) "
                "and 1.5 (PNET, the pixel network), each only in a file that has the section",
     "c049696": "first commit writing format 1.6 (MFLT, the map filter on the decoded maps)",
+    "82ad57f": "first commit writing format 1.8 (compact side information)",
 }
 
 
@@ -196,6 +199,15 @@ GOLDENS = [
            "nodata", _lowrank(),
            "the embeddings range-coded (SPEC width byte 0; the other cubes' embeddings have "
            "differences of 2**14 or more, which the range coder does not take), no-data pixels"),
+    # 1.8: compact side information (JSON sections with the preset dictionary, META without
+    # unset fields, BAND's integer form).
+    Golden("v1.8-lowrank-plain-82ad57f.hnr", "82ad57f", "1.8", "lowrank", "plain", "plain",
+           _lowrank(map_coder="hevc"),
+           "META, MODL and RPRT deflated with the preset dictionary, BAND in its integer form "
+           "(an int16 cube), HEVC maps"),
+    Golden("v1.8-lowrank-tiled-82ad57f.hnr", "82ad57f", "1.8", "lowrank", "tiled", "tiled",
+           _lowrank(bpppb=6.0, tile=12),
+           "the same in every tile, and the scene's own META and RPRT with the dictionary"),
 ]
 
 
