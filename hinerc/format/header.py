@@ -12,6 +12,7 @@ The model's own record (MODL) belongs to its codec (:mod:`hinerc.codecs`), not t
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -192,13 +193,9 @@ def _diffs(values: list[int], order: int) -> list[int]:
 
 
 def _undiff(diffs: list[int], order: int) -> list[int]:
-    """The inverse of :func:`_diffs`: running sums, ``order`` times."""
+    """The inverse of :func:`_diffs`: running sums, ``order`` times (as META's ``diffs2``)."""
     for _ in range(order):
-        total, out = 0, []
-        for d in diffs:
-            total += d
-            out.append(total)
-        diffs = out
+        diffs = list(itertools.accumulate(diffs))
     return diffs
 
 
@@ -217,8 +214,7 @@ def _varints(values: list[int]) -> bytes:
 def _read_varints(buf: bytes, n: int) -> list[int]:
     """Exactly ``n`` varints of :func:`_varints` filling ``buf``; anything else is corrupt."""
     out, z, shift, pos = [], 0, 0, 0
-    for byte in buf:
-        pos += 1
+    for pos, byte in enumerate(buf, 1):
         z |= (byte & 0x7F) << shift
         shift += 7
         if byte & 0x80:
@@ -229,7 +225,7 @@ def _read_varints(buf: bytes, n: int) -> list[int]:
         z, shift = 0, 0
         if len(out) == n:
             break
-    if len(out) != n or pos != len(buf):
+    if len(out) != n or pos != len(buf):  # pos: the bytes read
         raise CorruptFileError("BAND section is corrupt or has the wrong size")
     return out
 
