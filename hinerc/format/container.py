@@ -57,7 +57,11 @@ PAYLOAD_VERSIONS: tuple[tuple[str, Callable[[bytes], bool], tuple[int, int]], ..
     ("META", uses_dictionary, (1, 8)),
     ("MODL", uses_dictionary, (1, 8)),
     ("RPRT", uses_dictionary, (1, 8)),
+    ("MODL", lambda p: _model_field(p, "maps") in NEWER_MAP_CODERS, (1, 9)),
 )
+#: map coders (MODL ``maps``) newer than their files' other sections: the AV1 4:4:4 maps
+#: (1.9; an older reader refuses the name with a one-line error)
+NEWER_MAP_CODERS = ("av1-444",)
 #: The sections of a plain file, in order: these, then the model's own (its codec's, see
 #: :mod:`hinerc.codecs`; for instance SPEC MAPS), then :data:`TAIL_SECTIONS`.
 HEAD_SECTIONS = ("HEAD", "META", "BAND", "MODL")
@@ -138,6 +142,14 @@ def to_bytes(f: HnrFile) -> bytes:
     if f.residual is not None:
         payloads[RESIDUAL_TAG] = f.residual
     return _frame(payloads, order, version_for(order, payloads))
+
+
+def _model_field(payload: bytes, key: str) -> Any:
+    """A field of a MODL payload (``None`` where it has none or is not valid)."""
+    try:
+        return _json(payload, "MODL").get(key)
+    except (FormatError, AttributeError):
+        return None
 
 
 def version_for(tags: Any, payloads: Optional[dict[str, bytes]] = None) -> tuple[int, int]:

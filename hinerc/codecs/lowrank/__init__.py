@@ -189,7 +189,7 @@ the network only where it measured a gain on pixels it did not train on."""
         preset: Preset = job.preset
         prep, h, w, n = job.prep, job.height, job.width, job.n_coded
         t0 = time.perf_counter()
-        coder = mapcoders.get(preset.maps)()
+        coder = preset.coder(preset.maps)
         saturated = False
         # bytes kept for a pixel network, sized to the budget before the maps take theirs
         inputs = min(pixelnet.MAX_INPUTS, n, h * w)
@@ -252,7 +252,7 @@ the network only where it measured a gain on pixels it did not train on."""
             tries = (preset.also if coder.name == preset.maps and n <= presets.ALSO_MAX_BANDS
                      and rate <= presets.ALSO_MAX_BPPPB else ())
             for name in tries:
-                other = mapcoders.get(name)()
+                other = preset.coder(name)
                 try:
                     alt = search(other, room_for(other))
                 except mapcoders.MapCoderUnavailable as exc:
@@ -458,7 +458,8 @@ def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, roo
 
 
 def _coder_title(name: str) -> str:
-    return {"jpeg2000": "JPEG 2000", "hevc": "HEVC", "av1": "AV1"}.get(name, name)
+    return {"jpeg2000": "JPEG 2000", "hevc": "HEVC", "av1": "AV1",
+            "av1-444": "AV1 4:4:4"}.get(name, name)
 
 
 def _header(h: int, w: int, n: int) -> HnrHeader:

@@ -16,7 +16,11 @@ rate allocation choosing the rank (``Search.allocate``): measured against the ra
 JPEG 2000 and with HEVC in ``benchmarks/results/rd.md``; 7–9 also compare embedding steps, 8–9
 count no embedding row in the allocation (measured at 9: −0.12 to +0.28 dB from 5 on the five
 benchmark cubes: the allocation at 5 already finds about the rank a search would), and run 5's
-allocation as well, keeping the better file.
+allocation as well, keeping the better file. 8–9 code the AV1 maps at libaom ``cpu-used`` 2
+(the anchor's 4 elsewhere) and also try the AV1 4:4:4 coder
+(:mod:`~hinerc.codecs.lowrank.mapcoders.av1joint`: three maps a picture) under the same limits
+(``Preset.coder_presets``; measured on CAVE 256² at 0.1 bpppb: 44.59 dB with AV1 at 4, 44.78 at
+2, 44.95 with 4:4:4 at 2, in ``benchmarks/results/rd_notes.md``).
 ``--map-coder hevc`` or ``av1`` codes with that coder only; with ``--map-coder jpeg2000``, 5 fits
 the maps to the last byte from the rate's usual rank and 6–9 look further past the best rank.
 5–9 train a pixel network after the mix where the file is large enough to carry one
@@ -29,6 +33,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hinerc.codecs.lowrank import mapcoders
+from hinerc.codecs.lowrank.mapcoders import MapCoder
 from hinerc.codecs.lowrank.model import DEFAULT_REL, RANKS, Search
 
 
@@ -48,6 +54,14 @@ class Preset:
     #: training steps of the map filter (:mod:`~hinerc.codecs.lowrank.mapfilter`; 0: none),
     #: tried on tiles of at most 1024² pixels (``--map-filter off``: never)
     filter_iters: int = 0
+    #: (coder name, its ``preset``) where it is not the coder's default (the encoder's speed
+    #: setting: libaom's cpu-used, x265's preset); nothing in the file depends on it
+    coder_presets: tuple[tuple[str, str], ...] = ()
+
+    def coder(self, name: str) -> MapCoder:
+        """A new instance of the map coder ``name``, at this level's setting for it."""
+        options = {"preset": p for n, p in self.coder_presets if n == name}
+        return mapcoders.get(name)(**options)
 
 
 #: ``also`` is tried only on a cube of at most this many coded bands. Where the bands are few,
@@ -69,6 +83,11 @@ _BOTH = ("av1",)
 #: better file: their own finer step and free rows were 0.24 dB behind it on the EnMAP mosaic
 #: at 0.1 bpppb, 0.30 dB ahead on HYDICE Urban at 0.1 (``Search.also_allocate``)
 _DEFAULT_ALLOCATION = ((DEFAULT_REL, Search.row_cost),)
+#: 8–9: AV1 at libaom cpu-used 2 (3× the time of 4; CAVE 256²: +0.19 dB at 0.1 bpppb, +0.10 at
+#: 0.5), and the 4:4:4 coder too (+0.17 dB more at 0.1; behind the others at 0.25 and on the
+#: airborne cubes, where the better file is kept)
+_SLOW_AV1 = (("av1", "2"), ("av1-444", "2"))
+_ALL_AV1 = ("av1", "av1-444")
 #: 5–9: HEVC and AV1 maps, the rank chosen by the maps' rate allocation (``allocate``); the rank
 #: search fields apply when ``--map-coder jpeg2000`` replaces the coder (then 5–9 are as before
 #: HEVC).
@@ -82,7 +101,9 @@ EFFORTS: dict[int, Preset] = {
     7: Preset(Search(RANKS, (0.0005, 0.001), patience=3, allocate=True), "hevc", _BOTH, 6000,
               1000),
     8: Preset(Search(RANKS, (0.0005, 0.001), patience=4, allocate=True, row_cost=0.0,
-                     also_allocate=_DEFAULT_ALLOCATION), "hevc", _BOTH, 6000, 1500),
+                     also_allocate=_DEFAULT_ALLOCATION), "hevc", _ALL_AV1, 6000, 1500,
+               _SLOW_AV1),
     9: Preset(Search(RANKS, (0.0005, 0.001, 0.002), patience=4, allocate=True, row_cost=0.0,
-                     also_allocate=_DEFAULT_ALLOCATION), "hevc", _BOTH, 8000, 2000),
+                     also_allocate=_DEFAULT_ALLOCATION), "hevc", _ALL_AV1, 8000, 2000,
+               _SLOW_AV1),
 }

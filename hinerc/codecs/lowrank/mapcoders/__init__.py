@@ -110,6 +110,7 @@ MAP_CODERS: dict[str, Union[str, type[MapCoder]]] = {
     "jpeg2000": "hinerc.codecs.lowrank.mapcoders.jpeg2000:Jpeg2000MapCoder",
     "hevc": "hinerc.codecs.lowrank.mapcoders.hevc:HevcMapCoder",
     "av1": "hinerc.codecs.lowrank.mapcoders.av1:Av1MapCoder",
+    "av1-444": "hinerc.codecs.lowrank.mapcoders.av1joint:Av1JointMapCoder",
 }
 DEFAULT = next(iter(MAP_CODERS))
 #: What an encode uses when its map coder is unavailable: needs only ``imagecodecs``.

@@ -132,8 +132,8 @@ def split_temporal_units(stream: bytes, n: int) -> tuple[bytes, list[bytes]]:
 
 
 def _encode_stack(frames: np.ndarray, q: int, cpu_used: str) -> tuple[bytes, list[bytes]]:
-    """(n, Hp, Wp) uint16 codes -> one all-intra 12-bit AV1 stream at cq-level ``q``, split into
-    temporal units."""
+    """(n, Hp, Wp) uint16 codes (or (n, 3, Hp, Wp): 4:4:4 pictures) -> one all-intra 12-bit AV1
+    stream at cq-level ``q``, split into temporal units."""
     out = intra.encode_frames(
         ffmpeg_exe(), ["-c:v", "libaom-av1", "-usage", "allintra", "-cpu-used", str(cpu_used),
                        "-tune", "psnr", "-crf", str(int(q)), "-b:v", "0", "-threads", "1",
@@ -143,10 +143,12 @@ def _encode_stack(frames: np.ndarray, q: int, cpu_used: str) -> tuple[bytes, lis
     return split_temporal_units(out, frames.shape[0])
 
 
-def _decode_stream(stream: bytes, n: int, hp: int, wp: int, threads: int = 1) -> np.ndarray:
-    """A low-overhead OBU stream of ``n`` Hp×Wp 12-bit pictures -> (n, Hp, Wp) uint16 codes."""
+def _decode_stream(stream: bytes, n: int, hp: int, wp: int, threads: int = 1,
+                   planes: int = 1) -> np.ndarray:
+    """A low-overhead OBU stream of ``n`` Hp×Wp 12-bit pictures -> (n, Hp, Wp) uint16 codes
+    (``planes`` 3: 4:4:4 pictures, (n, 3, Hp, Wp))."""
     return intra.decode_frames(ffmpeg_exe(), ["-c:v", "libdav1d", "-f", "obu"], stream, n, hp, wp,
-                               threads=threads, label="AV1", run=_run)
+                               threads=threads, label="AV1", run=_run, planes=planes)
 
 
 def parse(data: bytes, k: int) -> Codestream:

@@ -136,12 +136,14 @@ def _run(cmd: list[str], data: bytes, timeout: float, max_out: int) -> tuple[int
 def encode_frames(exe: str, codec_args: Sequence[str], frames: np.ndarray, *, timeout: float,
                   failed: str, run: Callable = _run) -> bytes:
     """The encoder's output for (n, Hp, Wp) uint16 ``frames`` piped to ffmpeg as 12-bit gray
-    raw video, ``codec_args`` choosing the encoder and the output format; a
-    :class:`FfmpegError` ``failed (its complaint)`` when it fails. ``run``: the runner (a codec
-    passes its module's name for it, so that tests can replace it there)."""
-    n, hp, wp = frames.shape
+    raw video (or (n, 3, Hp, Wp): 12-bit planar 4:4:4), ``codec_args`` choosing the encoder and
+    the output format; a :class:`FfmpegError` ``failed (its complaint)`` when it fails.
+    ``run``: the runner (a codec passes its module's name for it, so that tests can replace it
+    there)."""
+    hp, wp = frames.shape[-2:]
+    pix = "gray12le" if frames.ndim == 3 else "yuv444p12le"
     cmd = [exe, "-hide_banner", "-nostdin", "-v", "error", "-f", "rawvideo",
-           "-pix_fmt", "gray12le", "-s", f"{wp}x{hp}", "-r", "1", "-i", "-", *codec_args, "-"]
+           "-pix_fmt", pix, "-s", f"{wp}x{hp}", "-r", "1", "-i", "-", *codec_args, "-"]
     raw = np.ascontiguousarray(frames, "<u2").tobytes()
     code, out, err = run(cmd, raw, timeout=timeout, max_out=4 * len(raw) + (1 << 20))
     if code != 0:
@@ -150,24 +152,26 @@ def encode_frames(exe: str, codec_args: Sequence[str], frames: np.ndarray, *, ti
 
 
 def decode_frames(exe: str, input_args: Sequence[str], stream: bytes, n: int, hp: int, wp: int,
-                  *, threads: int, label: str, run: Callable = _run) -> np.ndarray:
+                  *, threads: int, label: str, run: Callable = _run, planes: int = 1
+                  ) -> np.ndarray:
     """``n`` Hp×Wp 12-bit pictures decoded by ffmpeg from ``stream`` (``input_args`` name the
-    decoder and the input format) -> (n, Hp, Wp) uint16 codes; a :class:`CorruptFileError`
-    naming ``label`` when it does not decode to exactly that. Time-limited, output capped."""
-    expect = 2 * n * hp * wp
+    decoder and the input format) -> (n, Hp, Wp) uint16 codes (``planes`` 3: 4:4:4 pictures,
+    (n, 3, Hp, Wp)); a :class:`CorruptFileError` naming ``label`` when it does not decode to
+    exactly that. Time-limited, output capped."""
+    expect = 2 * n * planes * hp * wp
     cmd = [exe, "-hide_banner", "-nostdin", "-v", "error", "-threads", str(threads),
            "-err_detect", "explode", "-max_pixels", str((hp + 128) * (wp + 128)),
            *input_args, "-i", "-",
            "-frames:v", str(n), "-fps_mode", "passthrough", "-f", "rawvideo",
-           "-pix_fmt", "gray12le", "-"]
-    code, out, err = run(cmd, stream, timeout=30 + 2e-5 * n * hp * wp + 1e-5 * len(stream),
-                         max_out=expect)
+           "-pix_fmt", "gray12le" if planes == 1 else "yuv444p12le", "-"]
+    code, out, err = run(cmd, stream, timeout=30 + 2e-5 * n * planes * hp * wp
+                         + 1e-5 * len(stream), max_out=expect)
     if code != 0:
         raise CorruptFileError(f"{label} maps do not decode ({err or f'ffmpeg exit {code}'})")
     if len(out) != expect:
         raise CorruptFileError(f"{label} maps decode to {len(out) // 2} samples, expected "
                                f"{n} pictures of {hp}×{wp}")
-    return np.frombuffer(out, "<u2").reshape(n, hp, wp)
+    return np.frombuffer(out, "<u2").reshape((n, hp, wp) if planes == 1 else (n, planes, hp, wp))
 
 
 def _first_line(text: str) -> str:
