@@ -82,7 +82,8 @@ def test_every_version_model_and_layout_is_covered():
             ("1.2", "lowrank", "plain"), ("1.2", "lowrank", "tiled"),
             ("1.3", "lowrank", "plain"), ("1.3", "lowrank", "tiled"),
             ("1.4", "lowrank", "plain"), ("1.5", "lowrank", "plain"), ("1.6", "lowrank", "plain"),
-            ("1.7", "lowrank", "plain"), ("1.8", "lowrank", "plain"), ("1.8", "lowrank", "tiled")}
+            ("1.7", "lowrank", "plain"), ("1.8", "lowrank", "plain"), ("1.8", "lowrank", "tiled"),
+            ("1.9", "lowrank", "plain")}
     assert want <= have
     assert CURRENT in {e["version"] for e in ENTRIES.values()}
     assert any(e["version"] == "1.3" and "hevc" in e["file"] for e in ENTRIES.values())
@@ -211,3 +212,12 @@ def test_info_json(runner, name):
     assert info["file_bytes"] == e["file_bytes"]
     r = runner.invoke(cli, ["info", str(GOLDEN / name)])
     assert r.exit_code == 0, r.output
+
+
+def test_the_av1_444_maps_of_1_9_are_covered():
+    """1.9 adds the AV1 4:4:4 map coder: a golden of 1.9 has its maps."""
+    names = [e["file"] for e in ENTRIES.values() if e["version"] == "1.9"]
+    assert names
+    for name in names:
+        f = container.read_file(GOLDEN / name)
+        assert f.model["maps"] == "av1-444" and f.sections["MAPS"][:1] == b"\x01", name

@@ -59,6 +59,8 @@ Which commit writes which file (see :data:`GOLDENS`):
   (constriction's queue range coder, integer symbols: compared by hash);
 * ``82ad57f`` (the first compact side information): 1.8, plain and tiled: JSON sections
   deflated with the preset dictionary, BAND in its integer form.
+* ``5047d0c`` (the first AV1 4:4:4 maps): 1.9, a plain file whose MAPS is the ``av1-444``
+  codestream (AV1 decoding is exact: compared by hash).
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ COMMITS = {
                "and 1.5 (PNET, the pixel network), each only in a file that has the section",
     "c049696": "first commit writing format 1.6 (MFLT, the map filter on the decoded maps)",
     "82ad57f": "first commit writing format 1.8 (compact side information)",
+    "5047d0c": "first commit writing format 1.9 (AV1 4:4:4 maps, MODL maps = av1-444)",
 }
 
 
@@ -208,6 +211,10 @@ GOLDENS = [
     Golden("v1.8-lowrank-tiled-82ad57f.hnr", "82ad57f", "1.8", "lowrank", "tiled", "tiled",
            _lowrank(bpppb=6.0, tile=12),
            "the same in every tile, and the scene's own META and RPRT with the dictionary"),
+    # 1.9: the AV1 4:4:4 map coder.
+    Golden("v1.9-lowrank-plain-av1444-5047d0c.hnr", "5047d0c", "1.9", "lowrank", "plain",
+           "plain", _lowrank(map_coder="av1-444"),
+           "the maps three at a time as 12-bit 4:4:4 AV1 pictures (MODL maps = av1-444)"),
 ]
 
 
