@@ -156,8 +156,8 @@ def compress(source: Union[Cube, PathLike], output: Optional[PathLike] = None, *
         shape: (rows, columns) of a ``.mat`` holding a 2-D bands × pixels matrix, pixels
             column-major as MATLAB's ``reshape``.
         codec_options: the codec's own options (``hiner``: ``epochs``, ``bands_per_step``,
-            ``lr``; ``lowrank``: ``map_coder``, ``"hevc"``, ``"av1"`` or ``"jpeg2000"``); a
-            usage error for a codec without them.
+            ``lr``; ``lowrank``: ``map_coder``, ``"hevc"``, ``"av1"``, ``"av1-444"`` or
+            ``"jpeg2000"``); a usage error for a codec without them.
 
     Raises:
         UsageError (an InputError), InputError, RateError, OutputExistsError, TrainingError.

@@ -190,3 +190,29 @@ def test_the_highest_efforts_try_it_with_slower_av1():
     for e in range(1, 8):
         assert "av1-444" not in EFFORTS[e].also
         assert EFFORTS[e].coder("av1").preset == "4"
+
+
+@pytest.mark.parametrize("side,tried", [(17, True), (18, False)])
+def test_tried_only_on_cubes_of_modest_size(side, tried, monkeypatch):
+    """A scene is too large for a coder without a sampled grid: an effort leaves it out there
+    (``also_max_pixels``, here lowered to 300 pixels: 17² is under, 18² over)."""
+    import warnings
+
+    from hinerc.codecs.lowrank import presets
+
+    calls = []
+
+    def fake(self, *args, **kwargs):
+        calls.append(type(self).name)
+        raise mapcoders.MapCoderUnavailable("not run in this test")
+
+    monkeypatch.setattr(Av1JointMapCoder, "encode", fake)
+    monkeypatch.setattr(Av1JointMapCoder, "also_max_pixels", 300)
+    monkeypatch.setattr(mapcoders.get("av1"), "encode", fake)
+    monkeypatch.setattr(presets, "ALSO_MAX_BPPPB", 9.0)
+    cube = make_cube(h=side, w=side, c=6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hinerc.compress(cube, None, bpppb=6.0, effort=9, seed=0, pixel_net="off",
+                        map_filter="off")
+    assert "av1" in calls and ("av1-444" in calls) is tried

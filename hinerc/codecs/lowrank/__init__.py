@@ -51,9 +51,10 @@ class LowRankCodec(Codec):
     efforts = EFFORTS
     options = (
         CodecOption("map_coder", str, "how the feature maps are coded: hevc (12-bit HEVC intra, "
-                    "the ffmpeg of imageio-ffmpeg), av1 (12-bit AV1 intra, the same ffmpeg) or "
-                    "jpeg2000 (OpenJPEG) [default: from --effort: 1-4 jpeg2000, 5-9 code with "
-                    "hevc and with av1 and keep the better file]",
+                    "the ffmpeg of imageio-ffmpeg), av1 (12-bit AV1 intra, the same ffmpeg), "
+                    "av1-444 (three maps a 12-bit 4:4:4 AV1 picture) or jpeg2000 (OpenJPEG) "
+                    "[default: from --effort: 1-4 jpeg2000, 5-9 code with hevc and with av1 "
+                    "(8-9: and av1-444) and keep the better file]",
                     choices=tuple(mapcoders.MAP_CODERS)),
         CodecOption("pixel_net", str, "a small network after the linear mix, trained on the "
                     "cube (PNET): auto trains one at efforts 5-9 where the file is large enough "
@@ -252,6 +253,8 @@ the network only where it measured a gain on pixels it did not train on."""
             tries = (preset.also if coder.name == preset.maps and n <= presets.ALSO_MAX_BANDS
                      and rate <= presets.ALSO_MAX_BPPPB else ())
             for name in tries:
+                if (mapcoders.get(name).also_max_pixels or h * w) < h * w:
+                    continue
                 other = preset.coder(name)
                 try:
                     alt = search(other, room_for(other))

@@ -68,6 +68,9 @@ class MapCoder(ABC):
     #: it shares the bytes out between the maps and may leave some out (``MapCode.empty``):
     #: the rank search then offers it many maps and lets it choose (``Search.allocate``)
     leaves_maps_out: ClassVar[bool] = False
+    #: an effort tries it beside its own coder (``Preset.also``) only on maps of at most this
+    #: many pixels (``None``: any; a coder without a sampled grid is slow on a scene)
+    also_max_pixels: ClassVar[Optional[int]] = None
 
     @abstractmethod
     def encode(self, maps: np.ndarray, budget_bytes: int, *, window: Optional[float] = None,

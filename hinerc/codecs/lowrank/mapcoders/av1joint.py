@@ -249,6 +249,7 @@ class Av1JointMapCoder(MapCoder):
                "(chroma from luma), bytes shared out between the pictures by equal slope")
     format_doc = FORMAT_DOC
     leaves_maps_out = True
+    also_max_pixels = MAX_PIXELS
     default_preset = av1.CPU_USED
 
     def __init__(self, preset: Optional[str] = None, qps: Sequence[int] = Q_GRID,
