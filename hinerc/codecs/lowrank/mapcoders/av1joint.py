@@ -28,7 +28,6 @@ on cubes of at most :data:`MAX_PIXELS` pixels).
 from __future__ import annotations
 
 import hashlib
-import os
 import struct
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -39,11 +38,12 @@ import numpy as np
 
 from hinerc.codecs.lowrank.mapcoders import Importance, MapCode, MapCoder
 from hinerc.codecs.lowrank.mapcoders import av1
-from hinerc.codecs.lowrank.mapcoders.intra import (REWEIGHTS, TOP, _uv, _uv_len, allocate,
-                                                   padded)
+from hinerc.codecs.lowrank.mapcoders.intra import (REWEIGHTS, TOP, Reader, _uv, _uv_len,
+                                                   allocate, ffmpeg_jobs, padded)
 from hinerc.errors import CorruptFileError
 
 VERSION = 1
+LABEL = "AV1 4:4:4"
 #: maps per picture (the planes of 4:4:4)
 GROUP = 3
 #: the code of a plane that holds no map
@@ -125,69 +125,31 @@ def groups(k: int) -> list[range]:
 def parse(data: bytes, k: int) -> JointCodestream:
     """Read and check the framing of a codestream of ``k`` maps (no AV1 decoding); a
     :class:`CorruptFileError` for anything else."""
-    pos = 0
-
-    def need(n: int, what: str) -> None:
-        if pos + n > len(data):
-            raise CorruptFileError(f"AV1 4:4:4 maps codestream truncated in {what}")
-
-    def uv(what: str) -> int:
-        nonlocal pos
-        v = 0
-        for i in range(10):
-            need(1, what)
-            b = data[pos]
-            pos += 1
-            v |= (b & 0x7F) << (7 * i)
-            if not b & 0x80:
-                return v
-        raise CorruptFileError(f"AV1 4:4:4 maps codestream: an overlong varint in {what}")
-
-    def f32(what: str, scale: bool = False) -> float:
-        nonlocal pos
-        need(4, what)
-        v = _F32.unpack_from(data, pos)[0]
-        pos += 4
-        if not np.isfinite(v) or (scale and v < 0):
-            raise CorruptFileError(f"AV1 4:4:4 maps codestream: invalid {what} {v}")
-        return float(v)
-
-    need(1, "its version")
-    if data[0] != VERSION:
-        raise CorruptFileError(f"AV1 4:4:4 maps codestream version {data[0]} is not supported "
-                               f"(this hinerc reads {VERSION})")
-    pos = 1
-    got = uv("the map count")
-    if got != k:
-        raise CorruptFileError(f"AV1 4:4:4 maps codestream holds {got} maps, the model {k}")
-    n = uv("the sequence header's length")
-    need(n, "the sequence header")
-    seq = data[pos:pos + n]
-    pos += n
+    r = Reader(data, LABEL)
+    r.head(VERSION, k)
+    seq = r.take(r.uv("the sequence header's length"), "the sequence header")
     records = []
-    for g in groups(k):
-        need(1, "a group's mode")
-        mode = data[pos]
-        pos += 1
+    for gi, g in enumerate(groups(k)):
+        mode = r.u8(f"group {gi}'s mode")
         if mode != EMPTY and mode > av1.MAX_Q:
-            raise CorruptFileError(f"AV1 4:4:4 maps codestream: invalid group mode {mode}")
+            raise CorruptFileError(f"{LABEL} maps codestream gives group {gi} an invalid mode "
+                                   f"{mode}")
         offs, scales = [], []
-        for _ in g:
-            offs.append(f32("offset"))
+        for j in g:
+            offs.append(r.f32(f"map {j}'s offset"))
             if mode != EMPTY:
-                scales.append(f32("scale", True))
-        length = uv("a picture's length") if mode != EMPTY else 0
+                scales.append(r.f32(f"map {j}'s scale"))
+                if scales[-1] < 0:
+                    raise CorruptFileError(f"{LABEL} maps codestream gives map {j} a negative "
+                                           "scale")
+        length = r.uv("a length") if mode != EMPTY else 0
+        if mode != EMPTY and length == 0:
+            raise CorruptFileError(f"{LABEL} maps codestream gives group {gi} an empty picture")
         records.append(GroupRecord(mode, tuple(offs), tuple(scales), length))
-    coded = [r for r in records if not r.empty]
-    if coded and not seq:
-        raise CorruptFileError("AV1 4:4:4 maps codestream without its sequence header")
-    if sum(r.length for r in coded) != len(data) - pos or any(r.length == 0 for r in coded):
-        raise CorruptFileError("AV1 4:4:4 maps codestream: the pictures' lengths do not add up "
-                               "to its bytes")
-    pictures = []
-    for r in coded:
-        pictures.append(data[pos:pos + r.length])
-        pos += r.length
+    lengths = [rec.length for rec in records if not rec.empty]
+    if lengths and not seq:
+        raise CorruptFileError(f"{LABEL} maps codestream has no sequence header")
+    pictures = r.pictures(lengths)
     return JointCodestream(k, seq, records, pictures)
 
 
@@ -258,12 +220,7 @@ class Av1JointMapCoder(MapCoder):
             raise ValueError(f"cq-levels must lie in 0..{av1.MAX_Q}")
         self.preset = self.default_preset if preset is None else str(preset)
         self.qps = tuple(sorted({int(q) for q in qps}))
-        if jobs is None:
-            try:
-                jobs = len(os.sched_getaffinity(0))
-            except AttributeError:
-                jobs = os.cpu_count() or 1
-        self.jobs = max(1, min(8, int(jobs)))
+        self.jobs = ffmpeg_jobs(jobs)
         self.cache_bytes = int(cache_mb * 2 ** 20)
         self._cache: OrderedDict[bytes, _Grid] = OrderedDict()
         self._tick: Optional[Callable[[], None]] = None

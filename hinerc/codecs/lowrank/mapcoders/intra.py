@@ -183,6 +183,17 @@ def _first_line(text: str) -> str:
     return ""
 
 
+def ffmpeg_jobs(jobs: Optional[int] = None) -> int:
+    """ffmpeg processes a coder runs at once: ``jobs``, or the CPUs this process may use;
+    1 to 8."""
+    if jobs is None:
+        try:
+            jobs = len(os.sched_getaffinity(0))
+        except AttributeError:
+            jobs = os.cpu_count() or 1
+    return max(1, min(8, int(jobs)))
+
+
 def padded(h: int, w: int) -> tuple[int, int]:
     """The picture size the encoder is given for an H×W map: a multiple of 8, at least 16 a
     side (what x265 takes; AV1 takes it too)."""
@@ -259,87 +270,96 @@ class Codestream:
         return bytes(out)
 
 
-def parse(data: bytes, k: int, *, label: str, max_q: int,
-          header: str = "parameter sets") -> Codestream:
-    """Read and check the framing of a codestream holding ``k`` maps (no picture decoding):
-    ``label`` names the codec in the errors, ``max_q`` its highest level, ``header`` its shared
-    header."""
-    data = bytes(data)
-    pos = 0
+class Reader:
+    """Bounds-checked reads of a maps codestream (``label`` names the codec in the errors, each
+    a :class:`CorruptFileError` of one line); ``pos`` is where the next read starts."""
 
-    def need(n: int, what: str) -> None:
-        if pos + n > len(data):
-            raise CorruptFileError(f"{label} maps codestream is truncated (in {what})")
+    def __init__(self, data: bytes, label: str):
+        self.data, self.label, self.pos = bytes(data), label, 0
 
-    def u8(what: str) -> int:
-        nonlocal pos
-        need(1, what)
-        pos += 1
-        return data[pos - 1]
+    def need(self, n: int, what: str) -> None:
+        if self.pos + n > len(self.data):
+            raise CorruptFileError(f"{self.label} maps codestream is truncated (in {what})")
 
-    def f32(what: str) -> float:
-        nonlocal pos
-        need(4, what)
-        (v,) = _F32.unpack_from(data, pos)
-        pos += 4
+    def take(self, n: int, what: str) -> bytes:
+        self.need(n, what)
+        self.pos += n
+        return self.data[self.pos - n:self.pos]
+
+    def u8(self, what: str) -> int:
+        return self.take(1, what)[0]
+
+    def f32(self, what: str) -> float:
+        (v,) = _F32.unpack(self.take(4, what))
         if not math.isfinite(v):
-            raise CorruptFileError(f"{label} maps codestream holds a non-finite {what}")
+            raise CorruptFileError(f"{self.label} maps codestream holds a non-finite {what}")
         return v
 
-    def uv(what: str) -> int:
-        nonlocal pos
+    def uv(self, what: str) -> int:
         v = shift = 0
         while True:
-            b = u8(what)
+            b = self.u8(what)
             v |= (b & 0x7F) << shift
             shift += 7
             if not b & 0x80:
                 return v
             if shift > 35:
-                raise CorruptFileError(f"{label} maps codestream holds an invalid {what}")
+                raise CorruptFileError(f"{self.label} maps codestream holds an invalid {what}")
 
-    version = u8("the version")
-    if version != VERSION:
-        raise CorruptFileError(f"{label} maps codestream has version {version}, this build reads "
-                               f"version {VERSION}")
-    n = uv("the map count")
-    if n != k:
-        raise CorruptFileError(f"{label} maps codestream holds {n} maps, expected {k}")
+    def head(self, version: int, k: int) -> None:
+        """The codestream's version byte and map count, checked against ``version`` and ``k``."""
+        got = self.u8("the version")
+        if got != version:
+            raise CorruptFileError(f"{self.label} maps codestream has version {got}, this build "
+                                   f"reads version {version}")
+        n = self.uv("the map count")
+        if n != k:
+            raise CorruptFileError(f"{self.label} maps codestream holds {n} maps, expected {k}")
+
+    def pictures(self, lengths: Sequence[int]) -> list[bytes]:
+        """The rest of the codestream cut at ``lengths``, which must add up to it exactly."""
+        if self.pos + sum(lengths) != len(self.data):
+            raise CorruptFileError(f"{self.label} maps codestream holds "
+                                   f"{len(self.data) - self.pos} bytes of pictures, its records "
+                                   f"declare {sum(lengths)}")
+        return [self.take(n, "a picture") for n in lengths]
+
+
+def parse(data: bytes, k: int, *, label: str, max_q: int,
+          header: str = "parameter sets") -> Codestream:
+    """Read and check the framing of a codestream holding ``k`` maps (no picture decoding):
+    ``label`` names the codec in the errors, ``max_q`` its highest level, ``header`` its shared
+    header."""
+    r = Reader(data, label)
+    r.head(VERSION, k)
     records = []
     for j in range(k):
-        mode = u8(f"map {j}'s mode")
+        mode = r.u8(f"map {j}'s mode")
         if mode == EMPTY:
-            records.append(MapRecord(EMPTY, f32(f"map {j}'s value")))
+            records.append(MapRecord(EMPTY, r.f32(f"map {j}'s value")))
             continue
         if not (mode <= max_q or REFINED <= mode <= REFINED + max_q):
             raise CorruptFileError(f"{label} maps codestream gives map {j} an invalid mode {mode}")
-        offset, scale, length = f32(f"map {j}'s offset"), f32(f"map {j}'s scale"), uv("a length")
+        offset, scale = r.f32(f"map {j}'s offset"), r.f32(f"map {j}'s scale")
+        length = r.uv("a length")
         r_offset = r_scale = 0.0
         r_length = 0
         if mode >= REFINED:
-            r_offset, r_scale = f32(f"map {j}'s offset"), f32(f"map {j}'s scale")
-            r_length = uv("a length")
+            r_offset, r_scale = r.f32(f"map {j}'s offset"), r.f32(f"map {j}'s scale")
+            r_length = r.uv("a length")
         if length == 0 or (mode >= REFINED and r_length == 0):
             raise CorruptFileError(f"{label} maps codestream gives map {j} an empty picture")
         records.append(MapRecord(mode, offset, scale, length, r_offset, r_scale, r_length))
-    lengths = [r.length for r in records if not r.empty] + [r.r_length for r in records
-                                                            if r.refined]
+    lengths = ([rec.length for rec in records if not rec.empty]
+               + [rec.r_length for rec in records if rec.refined])
     ps = b""
     if lengths:
-        n_ps = uv(f"the {header}' length" if header.endswith("s") else f"the {header}'s length")
-        need(n_ps, f"the {header}")
-        ps = data[pos:pos + n_ps]
-        pos += n_ps
+        n_ps = r.uv(f"the {header}' length" if header.endswith("s")
+                    else f"the {header}'s length")
+        ps = r.take(n_ps, f"the {header}")
         if n_ps == 0:
             raise CorruptFileError(f"{label} maps codestream has no {header}")
-    if pos + sum(lengths) != len(data):
-        raise CorruptFileError(f"{label} maps codestream holds {len(data) - pos} bytes of "
-                               f"pictures, its records declare {sum(lengths)}")
-    pictures = []
-    for n_pic in lengths:
-        pictures.append(data[pos:pos + n_pic])
-        pos += n_pic
-    return Codestream(records, ps, pictures)
+    return Codestream(records, ps, r.pictures(lengths))
 
 
 # ----------------------------------------------------------------------------- allocation
@@ -594,12 +614,7 @@ class IntraMapCoder(MapCoder):
         self.preset = self.default_preset if preset is None else preset
         self.qps = tuple(sorted({int(q) for q in qps}))
         self.refine = int(refine) if self.qps[0] <= self.refine_from else 0
-        if jobs is None:
-            try:
-                jobs = len(os.sched_getaffinity(0))
-            except AttributeError:
-                jobs = os.cpu_count() or 1
-        self.jobs = max(1, min(8, int(jobs)))
+        self.jobs = ffmpeg_jobs(jobs)
         self.cache_bytes = int(cache_mb * 2 ** 20)
         self._cache: OrderedDict[bytes, _MapGrid] = OrderedDict()
         self._lock = threading.Lock()
