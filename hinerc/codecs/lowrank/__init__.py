@@ -253,7 +253,8 @@ the network only where it measured a gain on pixels it did not train on."""
             tries = (preset.also if coder.name == preset.maps and n <= presets.ALSO_MAX_BANDS
                      and rate <= presets.ALSO_MAX_BPPPB else ())
             for name in tries:
-                if (mapcoders.get(name).also_max_pixels or h * w) < h * w:
+                limit = mapcoders.get(name).also_max_pixels
+                if limit is not None and h * w > limit:
                     continue
                 other = preset.coder(name)
                 try:
@@ -461,8 +462,7 @@ def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, roo
 
 
 def _coder_title(name: str) -> str:
-    return {"jpeg2000": "JPEG 2000", "hevc": "HEVC", "av1": "AV1",
-            "av1-444": "AV1 4:4:4"}.get(name, name)
+    return mapcoders.get(name).label or name
 
 
 def _header(h: int, w: int, n: int) -> HnrHeader:

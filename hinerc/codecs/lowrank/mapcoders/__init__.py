@@ -63,6 +63,8 @@ class MapCoder(ABC):
     name: ClassVar[str]
     #: one line for documentation
     summary: ClassVar[str] = ""
+    #: its name for people (messages, ``info``'s summary)
+    label: ClassVar[str] = ""
     #: its part of ``docs/format.md`` (the MAPS codestream)
     format_doc: ClassVar[str] = ""
     #: it shares the bytes out between the maps and may leave some out (``MapCode.empty``):

@@ -207,6 +207,7 @@ class Av1JointMapCoder(MapCoder):
     """
 
     name = "av1-444"
+    label = LABEL
     summary = ("the maps three at a time as the planes of one 12-bit 4:4:4 AV1 intra picture "
                "(chroma from luma), bytes shared out between the pictures by equal slope")
     format_doc = FORMAT_DOC

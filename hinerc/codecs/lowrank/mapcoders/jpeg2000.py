@@ -39,6 +39,7 @@ def to_codes(maps: np.ndarray) -> np.ndarray:
 
 class Jpeg2000MapCoder(MapCoder):
     name = "jpeg2000"
+    label = "JPEG 2000"
     summary = "one k-component JPEG 2000 codestream (OpenJPEG), quality fitted to the bytes"
     format_doc = """\
 MAPS is one JPEG 2000 codestream (ISO/IEC 15444-1 Part 1, the bare codestream: no JP2 box; SOC
