@@ -156,6 +156,12 @@ def parse(data: bytes, k: int) -> Codestream:
     return intra.parse(data, k, label="AV1", max_q=MAX_Q, header="sequence header")
 
 
+def join(seq: bytes, pictures: Sequence[bytes]) -> bytes:
+    """The decoder's input: per picture a temporal delimiter, the shared sequence header
+    ``seq`` unless the picture carries its own, the picture."""
+    return b"".join(TD + (b"" if _carries_header(p) else seq) + p for p in pictures)
+
+
 def _carries_header(picture: bytes) -> bool:
     return bool(picture) and (picture[0] >> 3) & 0x0F == OBU_SEQUENCE_HEADER
 
@@ -196,7 +202,7 @@ class Av1MapCoder(IntraMapCoder):
         return _decode_stream(stream, n, hp, wp, threads)
 
     def _join(self, ps: bytes, pictures: Sequence[bytes]) -> bytes:
-        return b"".join(TD + (b"" if _carries_header(p) else ps) + p for p in pictures)
+        return join(ps, pictures)
 
     def _carry(self, ps: bytes, picture: bytes) -> bytes:
         return ps + picture

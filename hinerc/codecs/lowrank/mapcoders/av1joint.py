@@ -28,7 +28,6 @@ on cubes of at most :data:`MAX_PIXELS` pixels).
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ import numpy as np
 
 from hinerc.codecs.lowrank.mapcoders import Importance, MapCode, MapCoder
 from hinerc.codecs.lowrank.mapcoders import av1
-from hinerc.codecs.lowrank.mapcoders.intra import (REWEIGHTS, TOP, Reader, _uv, _uv_len,
+from hinerc.codecs.lowrank.mapcoders.intra import (_F32, REWEIGHTS, TOP, Reader, _uv, _uv_len,
                                                    allocate, ffmpeg_jobs, padded)
 from hinerc.errors import CorruptFileError
 
@@ -55,7 +54,6 @@ Q_GRID = av1.Q_GRID
 #: the efforts try this coder on cubes of at most this many pixels (each group is coded whole
 #: at every level: a 512² cube of 10 groups is 330 pictures)
 MAX_PIXELS = 512 * 512
-_F32 = struct.Struct("<f")
 
 FORMAT_DOC = """\
 MAPS is one AV1 4:4:4 maps codestream (version 1; files with it are format 1.9): the maps in
@@ -183,10 +181,8 @@ def _codes(m: np.ndarray, offset: np.float32, scale: np.float32) -> np.ndarray:
 @dataclass
 class _Grid:
     """One group's picture at every level: the shared header of each level's stream, the
-    pictures, their bytes, and each map's squared error (levels × maps)."""
+    pictures, and each map's squared error (levels × maps)."""
 
-    offsets: list[np.float32]
-    scales: list[np.float32]
     seqs: list[bytes]
     pictures: list[bytes]
     sse: np.ndarray
@@ -225,7 +221,7 @@ class Av1JointMapCoder(MapCoder):
         self.cache_bytes = int(cache_mb * 2 ** 20)
         self._cache: OrderedDict[bytes, _Grid] = OrderedDict()
         self._tick: Optional[Callable[[], None]] = None
-        #: the last encode's per-map squared errors (code units) and whether it was the finest
+        #: the last encode's per-map squared errors (code units)
         self.map_sse: list[float] = []
 
     # ------------------------------------------------------------------ encode
@@ -242,14 +238,18 @@ class Av1JointMapCoder(MapCoder):
             raise ValueError(f"maps must be an H×W×k array, got shape {maps.shape}")
         if not np.isfinite(maps).all():
             raise ValueError("maps must be finite numbers")
-        h, w, k = maps.shape
+        k = maps.shape[2]
         wts = np.ones(k) if importance is None else np.asarray(importance(None), float)
         if wts.shape != (k,) or not (np.isfinite(wts).all() and (wts >= 0).all()):
             raise ValueError(f"weights must be {k} finite values ≥ 0")
         self._tick = tick
         cost, budget = max(0.0, float(map_cost)), int(budget_bytes)
+        ms = [np.ascontiguousarray(maps[:, :, j], np.float64) for j in range(k)]
+        # what every allocation below needs of the maps, computed once
+        prep = (ms, [hashlib.sha1(m.tobytes()).digest() for m in ms],
+                [np.float32(m.mean()) for m in ms])
         try:
-            got = self._encode(maps, budget, wts, wts, cost)
+            got = self._encode(prep, budget, wts, wts, cost)
             if importance is not None:
                 # allocations with the weights the errors give (the grid is cached), then the
                 # planes scaled again by those weights (a second grid) and allocated once more:
@@ -260,7 +260,7 @@ class Av1JointMapCoder(MapCoder):
                     weights = np.asarray(importance(np.asarray(self.map_sse)), float)
                     if rescale:
                         wts = weights
-                    got = self._encode(maps, budget, wts, weights, cost)
+                    got = self._encode(prep, budget, wts, weights, cost)
         finally:
             self._tick = None
         if got is None:
@@ -269,9 +269,9 @@ class Av1JointMapCoder(MapCoder):
         return MapCode(data, finest, empty)
 
     def _grid(self, todo: list[tuple[bytes, list[np.ndarray], list[np.float32],
-                                     list[np.float32]]], h: int, w: int) -> None:
+                                     list[np.float32]]], h: int, w: int) -> list[_Grid]:
         """Code the groups ``todo`` (key, maps, offsets, scales) at every level, in parallel over
-        the levels, and cache what each picture costs and leaves."""
+        the levels: what each picture costs and leaves (also kept in the cache)."""
         hp, wp = padded(h, w)
         frames = np.full((len(todo), GROUP, hp, wp), MID, np.uint16)
         for i, (_, ms, offs, scales) in enumerate(todo):
@@ -284,7 +284,7 @@ class Av1JointMapCoder(MapCoder):
 
         def one(gi: int) -> None:
             seq, pictures = av1._encode_stack(frames, self.qps[gi], self.preset)
-            dec = av1._decode_stream(_join(seq, pictures), n, hp, wp, planes=GROUP)
+            dec = av1._decode_stream(av1.join(seq, pictures), n, hp, wp, planes=GROUP)
             seqs[gi] = seq
             for i, (_, ms, offs, scales) in enumerate(todo):
                 pics[i][gi] = pictures[i]
@@ -297,37 +297,40 @@ class Av1JointMapCoder(MapCoder):
         if self._tick is not None:
             for _ in range(g):
                 self._tick()
-        for i, (key, _, offs, scales) in enumerate(todo):
-            self._cache[key] = _Grid(offs, scales, list(seqs), pics[i], sse[i])
-            self._cache.move_to_end(key)
+        new = [_Grid(list(seqs), pics[i], sse[i]) for i in range(n)]
+        for (key, *_), grid in zip(todo, new):
+            self._cache[key] = grid
         total = sum(gr.size() for gr in self._cache.values())
         while len(self._cache) > n and total > self.cache_bytes:
             total -= self._cache.popitem(last=False)[1].size()
+        return new
 
-    def _encode(self, maps: np.ndarray, budget: int, wts: np.ndarray, weights: np.ndarray,
-                map_cost: float) -> Optional[tuple[bytes, tuple[int, ...], bool]]:
-        """One allocation: the planes scaled by ``wts``, the errors weighed by ``weights``."""
-        h, w, k = maps.shape
+    def _encode(self, prep: tuple[list[np.ndarray], list[bytes], list[np.float32]],
+                budget: int, wts: np.ndarray, weights: np.ndarray, map_cost: float
+                ) -> Optional[tuple[bytes, tuple[int, ...], bool]]:
+        """One allocation of the maps ``prep`` (each map, its digest, its mean): the planes
+        scaled by ``wts``, the errors weighed by ``weights``."""
+        ms, digests, means = prep
+        k = len(ms)
+        h, w = ms[0].shape
         parts = groups(k)
-        ms = [np.ascontiguousarray(maps[:, :, j], np.float64) for j in range(k)]
-        means = [np.float32(m.mean()) for m in ms]
         empty_sse = [float(((m - float(c)) ** 2).sum()) for m, c in zip(ms, means)]
-        keys, scaling, todo = [], [], []
-        for g in parts:
-            offs, scales = _plane_scaling([ms[j] for j in g], wts[list(g)])
-            digest = hashlib.sha1(repr((h, w, self.preset, self.qps)).encode())
+        scaling = [_plane_scaling([ms[j] for j in g], wts[list(g)]) for g in parts]
+        grids: list[Optional[_Grid]] = [None] * len(parts)
+        todo, waiting = [], []
+        for gi, (g, (offs, scales)) in enumerate(zip(parts, scaling)):
+            if not any(float(s) > 0 for s in scales):
+                continue  # every map of the group a constant: no picture
+            key = hashlib.sha1(repr((h, w, self.preset, self.qps)).encode())
             for j, o, s in zip(g, offs, scales):
-                digest.update(ms[j].tobytes() + _F32.pack(o) + _F32.pack(s))
-            key = digest.digest()
-            keys.append(key)
-            scaling.append((offs, scales))
-            coded = any(float(s) > 0 for s in scales)
-            if coded and key not in self._cache and key not in (t[0] for t in todo):
-                todo.append((key, [ms[j] for j in g], offs, scales))
-        if todo:
-            self._grid(todo, h, w)
-        grids = [self._cache.get(key) if any(float(s) > 0 for s in sc[1]) else None
-                 for key, sc in zip(keys, scaling)]
+                key.update(digests[j] + _F32.pack(o) + _F32.pack(s))
+            digest = key.digest()
+            grids[gi] = self._cache.get(digest)
+            if grids[gi] is None:
+                todo.append((digest, [ms[j] for j in g], offs, scales))
+                waiting.append(gi)
+        for gi, grid in zip(waiting, self._grid(todo, h, w) if todo else []):
+            grids[gi] = grid
         seq = next((gr.seqs[0] for gr in grids if gr is not None), b"")
         fixed = 1 + _uv_len(k) + _uv_len(len(seq)) + len(seq)
         points, tags = [], []
@@ -393,8 +396,8 @@ class Av1JointMapCoder(MapCoder):
         codes = None
         if stream.pictures:
             hp, wp = padded(height, width)
-            codes = av1._decode_stream(_join(stream.seq, stream.pictures), len(stream.pictures),
-                                       hp, wp, threads=0, planes=GROUP)
+            codes = av1._decode_stream(av1.join(stream.seq, stream.pictures),
+                                       len(stream.pictures), hp, wp, threads=0, planes=GROUP)
         i = 0
         for g, r in zip(groups(k), stream.records):
             if r.empty:
@@ -406,10 +409,6 @@ class Av1JointMapCoder(MapCoder):
                 out[j] = o + s * codes[i, p, :height, :width].astype(np.float64)
             i += 1
         return out
-
-
-def _join(seq: bytes, pictures: Sequence[bytes]) -> bytes:
-    return b"".join(av1.TD + (b"" if av1._carries_header(p) else seq) + p for p in pictures)
 
 
 def _carried(grid: _Grid, gi: int, seq: bytes) -> bytes:
