@@ -141,7 +141,7 @@ def test_version_of_the_compact_forms():
         assert container.version_for(tags, {tag: zlib.compress(b"{}", 9)}) == (1, 3)
 
 
-def test_fresh_file_is_1_8_and_smaller(tmp_path):
+def test_fresh_file_is_1_8_or_newer_and_smaller(tmp_path):
     import hinerc
     from hinerc.io import Cube
 
@@ -151,7 +151,8 @@ def test_fresh_file_is_1_8_and_smaller(tmp_path):
     out = tmp_path / "x.hnr"
     hinerc.compress(Cube(data), out, bpppb=2.0)
     info = hinerc.inspect(out)
-    assert info["format_version"] == "1.8"
+    spec = container.read_file(out).sections["SPEC"]
+    assert info["format_version"] == ("1.10" if spec[0] == 3 else "1.8")  # 1.10: adaptive SPEC
     sizes = info["sections"]
     assert sizes["META"] <= 12 + 10 and sizes["BAND"] < 12 + 150
     f = container.read_file(out)

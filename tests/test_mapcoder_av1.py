@@ -200,7 +200,8 @@ def av1_file(tmp_path_factory):
 
 def test_file_with_av1_maps_is_format_1_3_and_decodes(av1_file):
     blob = av1_file.read_bytes()
-    assert (blob[8], blob[9]) in ((1, 3), (1, 7), (1, 8))  # 1.7: embeddings range-coded; 1.8: compact side info
+    # 1.7: embeddings range-coded; 1.8: compact side info; 1.10: adaptive embeddings
+    assert (blob[8], blob[9]) in ((1, 3), (1, 7), (1, 8), (1, 10))
     facts = hinerc.inspect(av1_file)
     assert facts["map_coder"] == "av1" and facts["model_config"]["maps"] == "av1"
     assert "AV1" in facts["model_summary"]

@@ -150,7 +150,8 @@ def joint_file(tmp_path_factory):
 def test_file_is_format_1_9_and_decodes_as_encoded(joint_file):
     path, res = joint_file
     blob = path.read_bytes()
-    assert (blob[8], blob[9]) == (1, 9)
+    spec = container.read_file(path).sections["SPEC"]
+    assert (blob[8], blob[9]) == ((1, 10) if spec[0] == 3 else (1, 9))  # 1.10: adaptive SPEC
     facts = hinerc.inspect(path)
     assert facts["map_coder"] == "av1-444" and "AV1 4:4:4" in facts["model_summary"]
     assert abs(facts["bpppb"] - 2.0) <= 0.03 * 2.0

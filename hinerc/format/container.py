@@ -48,7 +48,7 @@ RESIDUAL_TAG = "RESD"
 SECTION_VERSIONS = {RESIDUAL_TAG: RESIDUAL_VERSION, "PNET": (1, 5), "MFLT": (1, 6)}
 #: Payloads that need a newer reader than their tag does: (tag, the test of its payload,
 #: that version). SPEC with width byte 0: the low-rank embeddings range-coded (1.7; the LZMA2
-#: widths 1, 2, 4 stay 1.1). BAND in its integer form, and JSON sections deflated with the
+#: widths 1, 2, 4 stay 1.1); width byte 3: range-coded with adaptive scales (1.10). BAND in its integer form, and JSON sections deflated with the
 #: preset dictionary (1.8: :mod:`hinerc.format.deflate`); an empty RPRT deflates smaller
 #: without it, so a tile that has nothing else new stays as it was.
 PAYLOAD_VERSIONS: tuple[tuple[str, Callable[[bytes], bool], tuple[int, int]], ...] = (
@@ -58,6 +58,7 @@ PAYLOAD_VERSIONS: tuple[tuple[str, Callable[[bytes], bool], tuple[int, int]], ..
     ("MODL", uses_dictionary, (1, 8)),
     ("RPRT", uses_dictionary, (1, 8)),
     ("MODL", lambda p: _model_field(p, "maps") in NEWER_MAP_CODERS, (1, 9)),
+    ("SPEC", lambda p: p[:1] == b"\x03", (1, 10)),
 )
 #: map coders (MODL ``maps``) newer than their files' other sections: the AV1 4:4:4 maps
 #: (1.9; an older reader refuses the name with a one-line error)
