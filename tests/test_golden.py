@@ -83,7 +83,7 @@ def test_every_version_model_and_layout_is_covered():
             ("1.3", "lowrank", "plain"), ("1.3", "lowrank", "tiled"),
             ("1.4", "lowrank", "plain"), ("1.5", "lowrank", "plain"), ("1.6", "lowrank", "plain"),
             ("1.7", "lowrank", "plain"), ("1.8", "lowrank", "plain"), ("1.8", "lowrank", "tiled"),
-            ("1.9", "lowrank", "plain")}
+            ("1.9", "lowrank", "plain"), ("1.10", "lowrank", "plain")}
     assert want <= have
     assert CURRENT in {e["version"] for e in ENTRIES.values()}
     assert any(e["version"] == "1.3" and "hevc" in e["file"] for e in ENTRIES.values())
@@ -108,6 +108,14 @@ def test_the_range_coded_embeddings_of_1_7_are_covered():
     assert names
     for name in names:
         assert container.read_file(GOLDEN / name).sections["SPEC"][0] == 0, name
+
+
+def test_the_adaptive_embeddings_of_1_10_are_covered():
+    """1.10 adds a third coding of SPEC (width byte 3): a golden of 1.10 carries it."""
+    names = [e["file"] for e in ENTRIES.values() if e["version"] == "1.10"]
+    assert names
+    for name in names:
+        assert container.read_file(GOLDEN / name).sections["SPEC"][0] == 3, name
 
 
 def test_the_compact_side_information_of_1_8_is_covered():

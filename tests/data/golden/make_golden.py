@@ -61,6 +61,9 @@ Which commit writes which file (see :data:`GOLDENS`):
   deflated with the preset dictionary, BAND in its integer form.
 * ``5047d0c`` (the first AV1 4:4:4 maps): 1.9, a plain file whose MAPS is the ``av1-444``
   codestream (AV1 decoding is exact: compared by hash).
+* ``ae9a96c`` (the first adaptive embeddings): 1.10, a plain file whose SPEC is width 3 (rows
+  predicted along the bands, range-coded with adaptive scales: integer symbols, compared by
+  hash).
 """
 
 from __future__ import annotations
@@ -98,6 +101,7 @@ COMMITS = {
     "c049696": "first commit writing format 1.6 (MFLT, the map filter on the decoded maps)",
     "82ad57f": "first commit writing format 1.8 (compact side information)",
     "5047d0c": "first commit writing format 1.9 (AV1 4:4:4 maps, MODL maps = av1-444)",
+    "ae9a96c": "first commit writing format 1.10 (SPEC width 3: adaptive embeddings)",
 }
 
 
@@ -215,6 +219,12 @@ GOLDENS = [
     Golden("v1.9-lowrank-plain-av1444-5047d0c.hnr", "5047d0c", "1.9", "lowrank", "plain",
            "plain", _lowrank(map_coder="av1-444"),
            "the maps three at a time as 12-bit 4:4:4 AV1 pictures (MODL maps = av1-444)"),
+    # 1.10: SPEC width 3 (the embeddings' residuals range-coded with adaptive scales).
+    Golden("v1.10-lowrank-plain-adaptive-ae9a96c.hnr", "ae9a96c", "1.10", "lowrank", "plain",
+           "nonlinear", _lowrank(bpppb=0.1, map_coder="hevc"),
+           "the embeddings as residuals of a prediction along the bands, range-coded with "
+           "adaptive scales (SPEC width byte 3; 70 bands at 0.1 bpppb: the small cubes' rows "
+           "are too short for its two bytes a row), HEVC maps"),
 ]
 
 
