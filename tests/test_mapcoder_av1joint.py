@@ -187,10 +187,22 @@ def test_the_highest_efforts_try_it_with_slower_av1():
         assert "av1-444" in EFFORTS[e].also
         assert EFFORTS[e].coder("av1").preset == "2"
         assert EFFORTS[e].coder("av1-444").preset == "2"
-        assert EFFORTS[e].coder("hevc").preset == "slow"
+    assert EFFORTS[8].coder("hevc").preset == "slow"
     for e in range(1, 8):
         assert "av1-444" not in EFFORTS[e].also
         assert EFFORTS[e].coder("av1").preset == "4"
+
+
+def test_the_highest_effort_codes_hevc_at_placebo_on_every_qp():
+    from hinerc.codecs.lowrank.mapcoders.hevc import FINE_QP_GRID, QP_GRID
+    from hinerc.codecs.lowrank.presets import EFFORTS
+
+    top = EFFORTS[9].coder("hevc")
+    assert top.preset == "placebo" and tuple(top.qps) == FINE_QP_GRID
+    assert set(QP_GRID) < set(FINE_QP_GRID) and len(FINE_QP_GRID) == 49
+    for e in range(5, 9):
+        assert EFFORTS[e].coder("hevc").preset == "slow"
+        assert tuple(EFFORTS[e].coder("hevc").qps) == QP_GRID
 
 
 @pytest.mark.parametrize("side,tried", [(17, True), (18, False)])

@@ -19,8 +19,10 @@ benchmark cubes: the allocation at 5 already finds about the rank a search would
 allocation as well, keeping the better file. 8–9 code the AV1 maps at libaom ``cpu-used`` 2
 (the anchor's 4 elsewhere) and also try the AV1 4:4:4 coder
 (:mod:`~hinerc.codecs.lowrank.mapcoders.av1joint`: three maps a picture) under the same limits
-(``Preset.coder_presets``; measured on CAVE 256² at 0.1 bpppb: 44.59 dB with AV1 at 4, 44.78 at
-2, 44.95 with 4:4:4 at 2, in ``benchmarks/results/rd_notes.md``).
+(``Preset.coder_options``; measured on CAVE 256² at 0.1 bpppb: 44.59 dB with AV1 at 4, 44.78 at
+2, 44.95 with 4:4:4 at 2, in ``benchmarks/results/rd_notes.md``); 9 codes the HEVC maps with
+x265's ``placebo`` at every QP (:data:`~hinerc.codecs.lowrank.mapcoders.hevc.FINE_QP_GRID`:
++0.05 dB on Jasper Ridge at 0.25 and 1.0 bpppb and CAVE 256² at 0.5, in 2.7–4× the time).
 ``--map-coder hevc`` or ``av1`` codes with that coder only; with ``--map-coder jpeg2000``, 5 fits
 the maps to the last byte from the rate's usual rank and 6–9 look further past the best rank.
 5–9 train a pixel network after the mix where the file is large enough to carry one
@@ -32,9 +34,11 @@ also train a map filter on tiles of at most 1024² pixels (:mod:`~hinerc.codecs.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from hinerc.codecs.lowrank import mapcoders
 from hinerc.codecs.lowrank.mapcoders import MapCoder
+from hinerc.codecs.lowrank.mapcoders.hevc import FINE_QP_GRID
 from hinerc.codecs.lowrank.model import DEFAULT_REL, RANKS, Search
 
 
@@ -54,13 +58,14 @@ class Preset:
     #: training steps of the map filter (:mod:`~hinerc.codecs.lowrank.mapfilter`; 0: none),
     #: tried on tiles of at most 1024² pixels (``--map-filter off``: never)
     filter_iters: int = 0
-    #: (coder name, its ``preset``) where it is not the coder's default (the encoder's speed
-    #: setting: libaom's cpu-used, x265's preset); nothing in the file depends on it
-    coder_presets: tuple[tuple[str, str], ...] = ()
+    #: (coder name, its keyword options) where they are not the coder's defaults: how hard
+    #: the encoder looks (libaom's cpu-used or x265's ``preset``, the quantizers measured); a
+    #: decoder needs none of them
+    coder_options: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
 
     def coder(self, name: str) -> MapCoder:
-        """A new instance of the map coder ``name``, at this level's setting for it."""
-        options = {"preset": p for n, p in self.coder_presets if n == name}
+        """A new instance of the map coder ``name``, at this level's settings for it."""
+        options = {k: v for n, opts in self.coder_options if n == name for k, v in opts}
         return mapcoders.get(name)(**options)
 
 
@@ -86,7 +91,9 @@ _DEFAULT_ALLOCATION = ((DEFAULT_REL, Search.row_cost),)
 #: 8–9: AV1 at libaom cpu-used 2 (3× the time of 4; CAVE 256²: +0.19 dB at 0.1 bpppb, +0.10 at
 #: 0.5), and the 4:4:4 coder too (+0.17 dB more at 0.1; behind the others at 0.25 and on the
 #: airborne cubes, where the better file is kept)
-_SLOW_AV1 = (("av1", "2"), ("av1-444", "2"))
+_SLOW_AV1 = (("av1", (("preset", "2"),)), ("av1-444", (("preset", "2"),)))
+#: 9: HEVC at x265's placebo on every QP (FINE_QP_GRID)
+_SLOWEST = _SLOW_AV1 + (("hevc", (("preset", "placebo"), ("qps", FINE_QP_GRID))),)
 _ALL_AV1 = ("av1", "av1-444")
 #: 5–9: HEVC and AV1 maps, the rank chosen by the maps' rate allocation (``allocate``); the rank
 #: search fields apply when ``--map-coder jpeg2000`` replaces the coder (then 5–9 are as before
@@ -105,5 +112,5 @@ EFFORTS: dict[int, Preset] = {
                _SLOW_AV1),
     9: Preset(Search(RANKS, (0.0005, 0.001, 0.002), patience=4, allocate=True, row_cost=0.0,
                      also_allocate=_DEFAULT_ALLOCATION), "hevc", _ALL_AV1, 8000, 2000,
-               _SLOW_AV1),
+               _SLOWEST),
 }
