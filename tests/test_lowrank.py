@@ -84,6 +84,19 @@ def test_adaptive_embeddings_are_smaller_where_rows_change_their_noise():
     assert pack_embeddings(*args) == adaptive
 
 
+def _junk_words_decode_or_are_corrupt(prefix: bytes, rng) -> None:
+    """Other words after a SPEC's head (2 maps, 40 bands): integers of the declared shape or a
+    corrupt file, nothing else (the section's CRC guards against damage; a hostile file gets
+    no further than this)."""
+    for _ in range(50):
+        junk = rng.integers(0, 256, 4 * int(rng.integers(0, 12)), dtype=np.uint8).tobytes()
+        try:
+            _, _, w = unpack_embeddings(prefix + junk, 2, 40)
+        except CorruptFileError:
+            continue
+        assert w.shape == (3, 40) and w.dtype == np.int64
+
+
 def test_adaptive_embeddings_refuse_a_body_that_is_not_theirs():
     rng = np.random.default_rng(5)
     weights = np.cumsum(rng.integers(-3, 4, (3, 40)), axis=1)
@@ -98,13 +111,7 @@ def test_adaptive_embeddings_refuse_a_body_that_is_not_theirs():
                 other, bytes(bad_order)):
         with pytest.raises(CorruptFileError):
             unpack_embeddings(buf, 2, 40)
-    for _ in range(50):  # other words: integers of the declared shape or a corrupt file
-        junk = rng.integers(0, 256, 4 * int(rng.integers(0, 12)), dtype=np.uint8).tobytes()
-        try:
-            _, _, w = unpack_embeddings(good[:head + 10] + junk, 2, 40)
-        except CorruptFileError:
-            continue
-        assert w.shape == (3, 40) and w.dtype == np.int64
+    _junk_words_decode_or_are_corrupt(good[:head + 10], rng)
 
 
 def test_range_coded_embeddings_are_smaller_on_smooth_spectra():
@@ -136,16 +143,7 @@ def test_range_coded_embeddings_refuse_a_body_of_the_wrong_size():
                 other):
         with pytest.raises(CorruptFileError):
             unpack_embeddings(buf, 2, 40)
-    # other words: integers of the declared shape or a corrupt file, nothing else (the
-    # section's CRC guards against damage; a hostile file gets no further than this)
-    rng = np.random.default_rng(0)
-    for _ in range(50):
-        junk = rng.integers(0, 256, 4 * int(rng.integers(0, 12)), dtype=np.uint8).tobytes()
-        try:
-            _, _, w = unpack_embeddings(good[:head + 7] + junk, 2, 40)
-        except CorruptFileError:
-            continue
-        assert w.shape == (3, 40) and w.dtype == np.int64
+    _junk_words_decode_or_are_corrupt(good[:head + 7], np.random.default_rng(0))
 
 
 def test_a_file_with_range_coded_embeddings_is_1_7():
