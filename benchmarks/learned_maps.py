@@ -229,15 +229,25 @@ def _container_bytes(cube) -> int:
 
 def main(argv=None) -> None:
     a = _args(argv)
+    sys.path.insert(0, str(ANCHORS))
+    import cubes  # the anchors' loader: the benchmark's cubes as they load them
+
+    cube, _, _ = cubes.load(a.cube)
+    row, _ = run(a, cube)
+    print(json.dumps(row), flush=True)
+
+
+def run(a, cube) -> tuple[dict, "np.ndarray | None"]:
+    """Train the coder of ``a`` on ``cube`` (H×W×N) and measure it: the row :func:`main`
+    prints, and with ``a.bitstream`` the cube its real bitstream decodes to (float64, in the
+    cube's units; else ``None``)."""
     import torch
 
     sys.path.insert(0, str(ANCHORS))
-    import cubes  # the anchors' loader: the benchmark's cubes as they load them
     from metrics import psnr_band
 
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
-    cube, _, _ = cubes.load(a.cube)
     x = np.asarray(cube, np.float64)
     h, w, n = x.shape
     lo, hi = x.min((0, 1)), x.max((0, 1))
@@ -265,6 +275,7 @@ def main(argv=None) -> None:
            "train_s": round(train_s, 1), "s_per_iter": round(train_s / max(1, a.iters), 3),
            "threads": a.threads}
     rate = row["bpppb_estimate"]
+    dec_real = None
     if a.bitstream:
         from learned_bitstream import real_file
 
@@ -290,7 +301,7 @@ def main(argv=None) -> None:
                              "psnr_db": round(psnr_band(x, dec), 3),
                              "rank": hinerc.inspect(out).get("rank"),
                              "seconds": round(time.time() - t1, 1)}
-    print(json.dumps(row), flush=True)
+    return row, dec_real
 
 
 if __name__ == "__main__":

@@ -13,7 +13,10 @@ beach as per-band integers, the CAVE chart's 256² centre crop, HYDICE Urban ×1
   basis); ``sperr3d``: SPERR's 3D wavelet.
 
 and hinerc (``hinerc-eN``: ``hinerc.compress`` at effort N with the default map coder;
-``hinerc-eN-CODER``: with ``map_coder=CODER``; 5 is the default effort, 9 the highest).
+``hinerc-eN-CODER``: with ``map_coder=CODER``; 5 is the default effort, 9 the highest), and
+``learned-maps``: the learned coder of the maps of issue 18 (``learned_maps.py``, written as
+its real bitstream by ``learned_bitstream.py``; not in the codec), at the settings
+:data:`LEARNED` measured for the rate.
 
 Rate is every byte a decoder needs × 8 / (H·W·C); quality is the anchors' ``psnr_band`` (mean
 over bands of the per-band PSNR, peak = the original band's max − min) of the decoded cube in
@@ -58,6 +61,12 @@ ANCHORS = ("pca_hevc_rd16", "pca_hevcpip_rd16", "pca_av1_rd16", "pca_j2k16", "pc
            "sperr3d")
 HINERC = ("hinerc-e5", "hinerc-e5-jpeg2000", "hinerc-e5-hevc", "hinerc-e5-av1", "hinerc-e9-hevc",
           "hinerc-e9-jpeg2000")
+#: the learned map coder's (maps k, the start's step δ, λ) per rate, from
+#: benchmarks/results/learned_maps.md (Jasper Ridge: 0.2501 bpppb at δ 0.06, 0.5233 at k 48 and
+#: δ 0.02); δ is then moved until the real file lands within ±3% of the rate (the rate goes about
+#: as δ^−0.34 at a fixed k), at most :data:`LEARNED_TRIES` trainings of 1500 steps
+LEARNED = {0.25: (26, 0.06, 3e-5), 0.5: (48, 0.023, 1e-5)}
+LEARNED_TRIES = 3
 #: cube key (the anchors' cubes.py name) → title
 NAMES = {"jasper": "Jasper Ridge", "enmap_mosaic": "EnMAP mosaic", "cave_chart_256": "CAVE 256²",
          "hydice_urban_sub": "HYDICE Urban", "abu_beach": "ABU beach"}
@@ -118,10 +127,33 @@ def run_hinerc(name: str, data: np.ndarray, wl: np.ndarray, rate: float) -> dict
                 "map_filter": facts.get("map_filter"), "pixel_net": facts.get("pixel_net")}
 
 
+def run_learned(data: np.ndarray, rate: float) -> dict:
+    """The learned map coder's real file at ``rate`` (:data:`LEARNED`): encode seconds are
+    every training tried (the PCA start, the steps, the bitstream written and decoded back),
+    decode seconds the bitstream's decode (latents, synthesis, mix; one thread)."""
+    import learned_maps
+
+    if rate not in LEARNED:
+        raise ValueError(f"no learned-maps setting measured for {rate} bpppb")
+    k, delta, lam = LEARNED[rate]
+    t0 = time.perf_counter()
+    for _ in range(LEARNED_TRIES):
+        a = learned_maps._args(["--k", str(k), "--delta", str(delta), "--lam", str(lam),
+                                "--bitstream", "--no-hinerc", "--threads", "2"])
+        row, rec = learned_maps.run(a, data)
+        real = row["real"]["bpppb"]
+        if abs(real / rate - 1) <= 0.03:
+            break
+        delta *= min(2.0, max(0.5, (real / rate) ** (1 / 0.34)))
+    return {"bpppb": real, "rec": rec, "encode_s": time.perf_counter() - t0,
+            "decode_s": row["real"]["decode_s"], "k": k, "delta": round(delta, 5), "lam": lam}
+
+
 def measure(key: str, data: np.ndarray, wl: np.ndarray, codec: str, rate: float) -> dict:
     metrics = _anchors()[3]
     load0 = os.getloadavg()[0]
     r = (run_hinerc(codec, data, wl, rate) if codec.startswith("hinerc-")
+         else run_learned(data, rate) if codec == "learned-maps"
          else run_anchor(codec, data, rate))
     rec = r.pop("rec")
     r["psnr_db"] = float(metrics.psnr_band(data, np.asarray(rec).astype(data.dtype)))
@@ -155,7 +187,7 @@ def report(db: dict, out: Path) -> str:
     codecs = {k.split("|")[1] for k in db}
     anchors = [a for a in ANCHORS if a in codecs]
     ours = [h for h in HINERC if h in codecs] + sorted(c for c in codecs if c.startswith(
-        "hinerc-") and c not in HINERC)
+        "hinerc-") and c not in HINERC) + [c for c in ("learned-maps",) if c in codecs]
     loads = [r["load"] for r in db.values() if "load" in r]
     lines = [
         f"R–D on real cubes (as `../shared/anchors/cubes.py` loads them), {date.today()}, "

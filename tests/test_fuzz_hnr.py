@@ -1036,7 +1036,8 @@ def test_lowrank_well_formed_lies(base_lowrank, base, work, rss0):
         {"MODL": deflate(json.dumps({"arch": "lowrank", "rank": True}).encode())},
         {"MODL": deflate(json.dumps({"arch": "lowrank", "rank": 2.0}).encode())},
         {"MODL": deflate(json.dumps({"arch": "lowrank"}).encode())},
-        {"SPEC": pack_embeddings(centres, steps, weights[:, :-1])},  # one band short
+        *({"SPEC": pack_embeddings(centres, steps, weights[:, :-1], form=f)}  # one band short
+          for f in ("lzma", "laplace", "adaptive")),
         {"SPEC": pack_embeddings(centres, steps.copy() * np.float32("nan"), weights)},
         {"MAPS": b""},
         {"MAPS": bytes(huge)},
