@@ -205,6 +205,17 @@ def test_the_highest_effort_codes_hevc_at_placebo_on_every_qp():
         assert tuple(EFFORTS[e].coder("hevc").qps) == QP_GRID
 
 
+@pytest.mark.parametrize("side", [16, 24, 32])
+def test_placebo_codes_small_pictures(side):
+    """x265 refuses placebo's transform depth on a picture under 32 a side: those are coded at
+    veryslow."""
+    from hinerc.codecs.lowrank.mapcoders import hevc
+
+    frames = np.random.default_rng(side).integers(0, 4096, (2, side, side)).astype(np.uint16)
+    ps, pictures = hevc._encode_stack(frames, 10, "placebo")
+    assert len(pictures) == 2 and ps
+
+
 @pytest.mark.parametrize("side,tried", [(17, True), (18, False)])
 def test_tried_only_on_cubes_of_modest_size(side, tried, monkeypatch):
     """A scene is too large for a coder without a sampled grid: an effort leaves it out there

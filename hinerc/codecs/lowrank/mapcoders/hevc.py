@@ -178,8 +178,16 @@ def _split_pictures(stream: bytes, n: int) -> tuple[bytes, list[bytes]]:
     return _START.join(ps[t] for t in _PS_TYPES), [_START.join(p) for p in pictures]
 
 
+#: x265's ``placebo`` asks for transform trees 4 deep, which the 16×16 coding tree units x265
+#: takes for a picture under 32 samples a side cannot hold (it refuses: "QuadtreeTUMaxDepthInter
+#: must be less than or equal to ..."): such pictures are coded at ``veryslow`` (depth 3)
+PLACEBO_MIN_SIDE = 32
+
+
 def _encode_stack(frames: np.ndarray, qp: int, preset: str) -> tuple[bytes, list[bytes]]:
     """(n, Hp, Wp) uint16 codes -> one intra-only 12-bit stream at ``qp``, split in pictures."""
+    if preset == "placebo" and min(frames.shape[1:]) < PLACEBO_MIN_SIDE:
+        preset = "veryslow"
     out = intra.encode_frames(
         ffmpeg_exe(), ["-c:v", "libx265", "-preset", preset, "-tune", "psnr", "-qp", str(int(qp)),
                        "-x265-params", "keyint=1:info=0:pools=1:frame-threads=1:log-level=error",
