@@ -106,7 +106,8 @@ def hevc_file(tmp_path_factory):
 
 def test_file_with_hevc_maps_is_format_1_3_and_decodes(hevc_file):
     blob = hevc_file.read_bytes()
-    assert (blob[8], blob[9]) in ((1, 3), (1, 7), (1, 8))  # 1.7: embeddings range-coded; 1.8: compact side info
+    # 1.7: embeddings range-coded; 1.8: compact side info; 1.10: adaptive embeddings
+    assert (blob[8], blob[9]) in ((1, 3), (1, 7), (1, 8), (1, 10))
     facts = hinerc.inspect(hevc_file)
     assert facts["map_coder"] == "hevc" and facts["model_config"]["maps"] == "hevc"
     assert "HEVC" in facts["model_summary"]

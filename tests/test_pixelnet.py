@@ -177,11 +177,11 @@ def with_net(tmp_path_factory):
 def test_a_file_with_a_network_is_1_5_and_says_so(with_net):
     data, d, on, off = with_net
     info = hinerc.inspect(d / "on.hnr")
-    assert info["format_version"] in ("1.5", "1.7", "1.8") and info["pixel_net"] is True
+    assert info["format_version"] in ("1.5", "1.7", "1.8", "1.10") and info["pixel_net"] is True
     assert "pixel network" in info["model_summary"] and "PNET" in info["model_sections"]
     assert info["model_config"]["pnet"] is True
     plain = hinerc.inspect(d / "off.hnr")
-    assert plain["format_version"] in ("1.3", "1.7", "1.8") and plain["pixel_net"] is False
+    assert plain["format_version"] in ("1.3", "1.7", "1.8", "1.10") and plain["pixel_net"] is False
     assert "pnet" not in plain["model_config"]
 
 
@@ -199,7 +199,7 @@ def test_the_network_corrects_the_mix(with_net, tmp_path):
     model = {k: v for k, v in container.read_file(d / "on.hnr").model.items() if k != "pnet"}
     (tmp_path / "linear.hnr").write_bytes(rewritten(d / "on.hnr", model, drop="PNET"))
     linear = hinerc.decompress(tmp_path / "linear.hnr").data
-    assert hinerc.inspect(tmp_path / "linear.hnr")["format_version"] in ("1.3", "1.7", "1.8")
+    assert hinerc.inspect(tmp_path / "linear.hnr")["format_version"] in ("1.3", "1.7", "1.8", "1.10")
     assert on.psnr_db > hinerc.metrics.mean_psnr(data, linear) + 0.03
 
 
@@ -238,7 +238,7 @@ def test_a_near_lossless_file_never_carries_a_network(tmp_path, monkeypatch):
     data = _cube(40, 40, 70)
     hinerc.compress(Cube(data), tmp_path / "l.hnr", max_error=2)
     info = hinerc.inspect(tmp_path / "l.hnr")
-    assert info["format_version"] in ("1.4", "1.7", "1.8") and info["pixel_net"] is False
+    assert info["format_version"] in ("1.4", "1.7", "1.8", "1.10") and info["pixel_net"] is False
     out = hinerc.decompress(tmp_path / "l.hnr").data
     assert np.abs(out.astype(np.int32) - data).max() <= 2
 
