@@ -250,7 +250,7 @@ def _adaptive_coded(weights: np.ndarray) -> Optional[bytes]:
     if any(p is None for p in picks):
         return None
     orders, gains, codes = np.concatenate(picks).T
-    r = np.stack([_residuals(weights[j:j + 1], int(orders[j]))[0] for j in range(rows)])
+    r = np.stack([_residuals(weights, order) for order in range(3)])[orders, np.arange(rows)]
     scale = _RC_SCALES[codes][:, None] + _GAINS[gains][:, None] * _context(r)
     enc = constriction.stream.queue.RangeEncoder()
     enc.encode(np.ascontiguousarray(r.T).reshape(-1).astype(np.int32),
