@@ -156,7 +156,10 @@ def measure(key: str, data: np.ndarray, wl: np.ndarray, codec: str, rate: float)
          else run_learned(data, rate) if codec == "learned-maps"
          else run_anchor(codec, data, rate))
     rec = r.pop("rec")
-    r["psnr_db"] = float(metrics.psnr_band(data, np.asarray(rec).astype(data.dtype)))
+    rec = np.asarray(rec).astype(data.dtype)
+    r["psnr_db"] = float(metrics.psnr_band(data, rec))
+    # the PSNR of the whole cube's squared error (peak: the cube's range), beside the band mean
+    r["psnr_global_db"] = float(metrics.psnr_global(data, rec))
     r["load"] = round(max(load0, os.getloadavg()[0]), 1)
     return r
 

@@ -171,18 +171,28 @@ def mean_psnr(original: np.ndarray, decoded: np.ndarray,
     return acc.mean_psnr()
 
 
+def band_mse_normalised(decoded: np.ndarray, target: np.ndarray,
+                        valid: Optional[np.ndarray] = None) -> np.ndarray:
+    """Each band's mean squared error (N,) of N×H×W bands normalised to their range (peak 1),
+    over its real samples (``valid``: True where a sample is real)."""
+    err = (decoded.astype(np.float64) - target) ** 2
+    if valid is not None:
+        cnt = np.maximum(valid.sum(axis=(1, 2)), 1)
+        return (err * valid).sum(axis=(1, 2)) / cnt
+    return err.mean(axis=(1, 2))
+
+
+def psnr_of_band_mse(mse: np.ndarray) -> float:
+    """The band-mean PSNR (dB) of per-band squared errors in normalised units (peak 1)."""
+    return float(np.mean(-10 * np.log10(np.maximum(mse, 1e-20))))
+
+
 def mean_psnr_normalised(decoded: np.ndarray, target: np.ndarray,
                          valid: Optional[np.ndarray] = None) -> float:
     """:func:`mean_psnr` of N×H×W bands already normalised to their range (peak 1): what an
     encoder compares its candidates by, before the bands are restored to their units.
     ``valid``: True where a sample is real."""
-    err = (decoded.astype(np.float64) - target) ** 2
-    if valid is not None:
-        cnt = np.maximum(valid.sum(axis=(1, 2)), 1)
-        mse = (err * valid).sum(axis=(1, 2)) / cnt
-    else:
-        mse = err.mean(axis=(1, 2))
-    return float(np.mean(-10 * np.log10(np.maximum(mse, 1e-20))))
+    return psnr_of_band_mse(band_mse_normalised(decoded, target, valid))
 
 
 def global_psnr(original: np.ndarray, decoded: np.ndarray,

@@ -70,8 +70,11 @@ def _work(monkeypatch, cube, rate, level):
 
     monkeypatch.setattr(imagecodecs, "jpeg2k_encode", counted)
     notes = []
-    # the rank search's work with JPEG 2000 maps at every level (5–9 code HEVC maps by default)
+    # the rank search's work with JPEG 2000 maps at every level (5–9 code HEVC maps by default),
+    # the KLT in the original units at every level (3–9 weigh the bands after quick codes of
+    # their own: tests/test_band_weights.py)
     res = hinerc.compress(cube, None, bpppb=rate, effort=level, map_coder="jpeg2000",
+                          band_weights="units",
                           progress=lambda p: p.note and notes.append(p.note))
     monkeypatch.setattr(imagecodecs, "jpeg2k_encode", real)
     return sum(s.startswith("rank ") for s in notes), count["maps"], res

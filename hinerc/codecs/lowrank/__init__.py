@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
@@ -66,6 +66,11 @@ class LowRankCodec(Codec):
                     "or on a scene kept from the start), and keeps the better file; off never "
                     "[default: auto]",
                     choices=("auto", "off")),
+        CodecOption("band_weights", str, "how the bands weigh in the KLT that makes the maps: "
+                    "error weighs each band by the inverse of its error in quick codes made first "
+                    "(efforts 3-9), which serves the band-mean PSNR (a band of small error "
+                    "counts more); units keeps the original units, which serves the cube's "
+                    "overall squared error [default: error]", choices=("error", "units")),
     )
     format_doc = """\
 **MODL**: `{"arch": "lowrank", "rank": k, "maps": NAME, "mflt": true, "pnet": true}`, k a JSON
@@ -82,8 +87,9 @@ computed in float64 and rounded to float32 (round to nearest even) before BAND's
 scale are applied (in float64), with k feature maps `m_j = (d_j − c_j) / 32767.5`, `d_j` the
 j-th decoded map of MAPS in code units (float64) and `c_j` its centre (SPEC), and the (k+1)×N
 embedding matrix `E[j, b] = float64(step_j) · W[j, b]` from SPEC. For k = 0, `y_b = E[0, b]`.
-The encoder takes the maps from a KLT over the bands and fits E to the decoded maps by least
-squares; a decoder needs none of that.
+The encoder takes the maps from a KLT over the bands (at efforts 3–9 each band weighed by the
+inverse of its error in quick codes made first: what the band-mean PSNR rewards) and fits E to
+the decoded maps by least squares; a decoder needs none of that.
 
 **SPEC**: low-rank embeddings.
 
@@ -190,6 +196,8 @@ the network only where it measured a gain on pixels it did not train on."""
             base = dataclasses.replace(base, pixel_iters=0)
         if options.get("map_filter") == "off":
             base = dataclasses.replace(base, filter_iters=0)
+        if options.get("band_weights") == "units":
+            base = dataclasses.replace(base, klt_passes=0)
         return base
 
     # ------------------------------------------------------------------------- encode
@@ -237,10 +245,16 @@ the network only where it measured a gain on pixels it did not train on."""
                 job.progress(Progress(done, s.total, f"rank {s.rank}" if s.rank
                                       else "rank search", info))
 
+            scales = prep.table.scales[prep.table.coded]
+            # the bands weighed for the KLT by the errors of quick codes (none where even
+            # those do not fit: the search then says why)
+            weights, quick_db = None, -np.inf
+            if preset.klt_passes and n > 1:
+                weights, quick_db = _klt_weights(prep, scales, room_for, preset.klt_passes)
+
             def search(coder: mapcoders.MapCoder, room: float) -> Any:
-                return model.encode(prep, prep.valid, prep.table.scales[prep.table.coded],
-                                    int(room), preset.search, coder, job.time_limit, on_trial,
-                                    on_progress)
+                return model.encode(prep, prep.valid, scales, int(room), preset.search, coder,
+                                    job.time_limit, on_trial, on_progress, klt_weights=weights)
 
             try:
                 try:
@@ -258,6 +272,16 @@ the network only where it measured a gain on pixels it did not train on."""
                                 f"what this cube can reach: the side information and the "
                                 f"smallest model need about {job.budget.bpppb(need):.4f} bpppb"
                                 ) from None
+            if weights is not None and best.psnr_db < quick_db:
+                # the weighed search did worse than the first quick code (it chose a poor
+                # rank: measured on a 40² crop at 0.1 bpppb): the original units too, the
+                # better kept, and its weights for what follows
+                kept, weights = weights, None
+                plain = search(coder, room_for(coder))
+                if plain.psnr_db >= best.psnr_db:
+                    best = plain
+                else:
+                    weights = kept
             # the better of the coders, as measured (none after a fallback: the same ffmpeg)
             tries = (preset.also if coder.name == preset.maps and n <= presets.ALSO_MAX_BANDS
                      and rate <= presets.ALSO_MAX_BPPPB else ())
@@ -280,7 +304,7 @@ the network only where it measured a gain on pixels it did not train on."""
             if filtering and best.rank and in_time:
                 best = _with_map_filter(job, lambda room: search(coder, room), coder,
                                         room_for(coder) + up_front, best, preset.filter_iters,
-                                        facts, up_front)
+                                        facts, up_front, weights)
             code = best.code
             saturated = best.finest and best.size < (1 - job.budget.tolerance) * room
             if job.report is not None:
@@ -416,8 +440,31 @@ def _train_pixel_net(job: EncodeJob, code: LowRankCode, coder: mapcoders.MapCode
     return (net if gain >= pixelnet.MIN_GAIN_DB else None), device
 
 
+def _klt_weights(prep: Any, scales: np.ndarray, room_for: Callable[[mapcoders.MapCoder], float],
+                 passes: int) -> tuple[Optional[np.ndarray], float]:
+    """The bands' KLT weights (:func:`model.klt_weights`) after ``passes`` quick codes
+    (:data:`presets.WEIGHING`), each weighed by the last one's errors (``None`` where the
+    first does not fit the rate or its coder is missing), and the first code's band-mean PSNR
+    (normalised units; −inf without one)."""
+    from hinerc.codecs.lowrank import model
+
+    weights, first = None, -np.inf
+    coder = presets.WEIGHING.coder(presets.WEIGHING.maps)
+    for i in range(passes):
+        try:
+            trial = model.encode(prep, prep.valid, scales, int(room_for(coder)),
+                                 presets.WEIGHING.search, coder, klt_weights=weights)
+        except (RateError, mapcoders.MapCoderUnavailable):
+            break
+        if i == 0:
+            first = trial.psnr_db
+        weights = model.klt_weights(trial.band_mse, scales)
+    return weights, first
+
+
 def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, room: float,
-                     best: Any, iters: int, facts: dict, reserved: int = 0) -> Any:
+                     best: Any, iters: int, facts: dict, reserved: int = 0,
+                     klt_weights: Optional[np.ndarray] = None) -> Any:
     """``best`` (the search's trial at ``room`` bytes), or the cube coded again with a map
     filter's bytes taken from the maps, the filter trained on those maps where ``--device``
     says and the embeddings refitted to the filtered maps: whichever measured better (by at
@@ -458,7 +505,8 @@ def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, roo
                            device, tick)
     del u
     scales = prep.table.scales[prep.table.coded]
-    trial = model.filtered_trial(prep, prep.valid, scales, coder, alt.code, alt.rel, filt)
+    trial = model.filtered_trial(prep, prep.valid, scales, coder, alt.code, alt.rel, filt,
+                                 klt_weights)
     gain = trial.psnr_db - best.psnr_db
     if job.report is not None:
         job.report.extra["map_filter_gain_db"] = round(gain, 3)

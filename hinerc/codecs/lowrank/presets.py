@@ -62,6 +62,10 @@ class Preset:
     #: the encoder looks (libaom's cpu-used or x265's ``preset``, the quantizers measured); a
     #: decoder needs none of them
     coder_options: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    #: quick codes made first (effort 1's search, JPEG 2000 maps) to weigh the bands in the
+    #: KLT, each with the weights of the last one's errors (:func:`~hinerc.codecs.lowrank.
+    #: model.klt_weights`; 0: the KLT in the original units)
+    klt_passes: int = 0
 
     def coder(self, name: str) -> MapCoder:
         """A new instance of the map coder ``name``, at this level's settings for it."""
@@ -101,16 +105,18 @@ _ALL_AV1 = ("av1", "av1-444")
 EFFORTS: dict[int, Preset] = {
     1: Preset(Search(RANKS, patience=1, max_ranks=2, window=0.975, **_QUICK)),
     2: Preset(Search(RANKS, patience=1, max_ranks=3, window=0.98, **_QUICK)),
-    3: Preset(Search(RANKS, patience=1, **_QUICK)),
-    4: Preset(Search(RANKS, patience=2, **_QUICK)),
-    5: Preset(Search(RANKS, patience=2, allocate=True), "hevc", _BOTH, 3000),
-    6: Preset(Search(RANKS, patience=3, allocate=True), "hevc", _BOTH, 4000),
+    3: Preset(Search(RANKS, patience=1, **_QUICK), klt_passes=1),
+    4: Preset(Search(RANKS, patience=2, **_QUICK), klt_passes=1),
+    5: Preset(Search(RANKS, patience=2, allocate=True), "hevc", _BOTH, 3000, klt_passes=2),
+    6: Preset(Search(RANKS, patience=3, allocate=True), "hevc", _BOTH, 4000, klt_passes=2),
     7: Preset(Search(RANKS, (0.0005, 0.001), patience=3, allocate=True), "hevc", _BOTH, 6000,
-              1000),
+              1000, klt_passes=2),
     8: Preset(Search(RANKS, (0.0005, 0.001), patience=4, allocate=True, row_cost=0.0,
                      also_allocate=_DEFAULT_ALLOCATION), "hevc", _ALL_AV1, 6000, 1500,
-               _SLOW_AV1),
+              _SLOW_AV1, klt_passes=2),
     9: Preset(Search(RANKS, (0.0005, 0.001, 0.002), patience=4, allocate=True, row_cost=0.0,
                      also_allocate=_DEFAULT_ALLOCATION), "hevc", _ALL_AV1, 8000, 2000,
-               _SLOWEST),
+              _SLOWEST, klt_passes=2),
 }
+#: the quick codes that weigh the bands (``Preset.klt_passes``): effort 1's search
+WEIGHING = Preset(Search(RANKS, patience=1, max_ranks=2, window=0.975, **_QUICK))
