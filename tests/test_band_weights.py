@@ -102,3 +102,23 @@ def test_cli_band_weights_choice(tmp_path, runner):
     bad = runner.invoke(cli, ["compress", str(SAMPLE_HDR), "-o", str(tmp_path / "b.hnr"),
                               "--band-weights", "nonsense"])
     assert bad.exit_code == 2 and not (tmp_path / "b.hnr").exists()
+
+
+def test_a_large_tile_is_weighed_on_its_centre_window(monkeypatch, sample):
+    """Past ``WEIGHING_SIDE`` the quick codes code the centre window only (a scene's time goes
+    to its search): on the crop, weights from a 24² window gain as the whole crop's do."""
+    from hinerc.codecs.lowrank import model, presets
+
+    seen = []
+    real = model.encode
+
+    def spy(target, *args, **kwargs):
+        seen.append(target.shape)
+        return real(target, *args, **kwargs)
+
+    monkeypatch.setattr(model, "encode", spy)
+    monkeypatch.setattr(presets, "WEIGHING_SIDE", 24)
+    res = hinerc.compress(sample, None, bpppb=0.25, effort=3)
+    assert seen[0] == (198, 24, 24) and seen[-1] == (198, 40, 40)
+    units = hinerc.compress(sample, None, bpppb=0.25, effort=3, band_weights="units")
+    assert res.psnr_db > units.psnr_db + 0.5

@@ -445,18 +445,33 @@ def _klt_weights(prep: Any, scales: np.ndarray, room_for: Callable[[mapcoders.Ma
     """The bands' KLT weights (:func:`model.klt_weights`) after ``passes`` quick codes
     (:data:`presets.WEIGHING`), each weighed by the last one's errors (``None`` where the
     first does not fit the rate or its coder is missing), and the first code's band-mean PSNR
-    (normalised units; −inf without one)."""
+    (normalised units; −inf without one). On a tile of more than
+    :data:`presets.WEIGHING_SIDE`² pixels the quick codes code its centre window of at most
+    that side, at the same rate: the weights are a spectral matter, and a scene's time goes to
+    the search itself; the PSNR returned is then −inf (a window's is not the tile's)."""
     from hinerc.codecs.lowrank import model
 
+    n, h, w = prep.shape
+    side = presets.WEIGHING_SIDE
+    share = 1.0
+    if h > side or w > side:
+        wh, ww = min(h, side), min(w, side)
+        r0, c0 = (h - wh) // 2, (w - ww) // 2
+        rows, cols = slice(r0, r0 + wh), slice(c0, c0 + ww)
+        prep = dataclasses.replace(
+            prep, source=prep.source[rows, cols], nodata_mask=prep.nodata_mask[rows, cols],
+            valid=None if prep.valid is None else prep.valid[:, rows, cols],
+            _target=None, _mapped=None)
+        share = wh * ww / (h * w)
     weights, first = None, -np.inf
     coder = presets.WEIGHING.coder(presets.WEIGHING.maps)
     for i in range(passes):
         try:
-            trial = model.encode(prep, prep.valid, scales, int(room_for(coder)),
+            trial = model.encode(prep, prep.valid, scales, int(room_for(coder) * share),
                                  presets.WEIGHING.search, coder, klt_weights=weights)
         except (RateError, mapcoders.MapCoderUnavailable):
             break
-        if i == 0:
+        if i == 0 and share == 1.0:
             first = trial.psnr_db
         weights = model.klt_weights(trial.band_mse, scales)
     return weights, first

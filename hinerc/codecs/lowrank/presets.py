@@ -120,3 +120,5 @@ EFFORTS: dict[int, Preset] = {
 }
 #: the quick codes that weigh the bands (``Preset.klt_passes``): effort 1's search
 WEIGHING = Preset(Search(RANKS, patience=1, max_ranks=2, window=0.975, **_QUICK))
+#: ... on a tile's centre window of at most this many pixels a side
+WEIGHING_SIDE = 400
