@@ -20,8 +20,6 @@ import argparse
 import json
 import os
 import sys
-import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -37,20 +35,6 @@ def _quality(metrics, data: np.ndarray, rec: np.ndarray) -> dict:
     return {"band_mean": float(metrics.psnr_band(data, rec)),
             "global": float(metrics.psnr_global(data, rec)),
             "worst": float(np.nanmin(bands)), "sam": float(metrics.sam_deg(data, rec))}
-
-
-def _hinerc(data: np.ndarray, wl: np.ndarray, rate: float, effort: int, weights: str) -> dict:
-    import hinerc
-    from hinerc.io import Cube
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "x.hnr"
-        t0 = time.perf_counter()
-        hinerc.compress(Cube(data, wavelengths_nm=wl), path, bpppb=rate, effort=effort, seed=0,
-                        band_weights=weights)
-        seconds = time.perf_counter() - t0
-        rec = hinerc.decompress(path).data
-        return {"bpppb": path.stat().st_size * 8 / data.size, "rec": rec, "s": seconds}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -77,9 +61,10 @@ def main(argv: list[str] | None = None) -> None:
                 rec, _, _ = _run_anchor(best[0], data, rate)
                 q["anchor"] = _quality(metrics, data, rec)
             for weights in ("units", "error"):
-                r = _hinerc(data, wl, rate, args.effort, weights)
+                r = rd.run_hinerc(f"hinerc-e{args.effort}", data, wl, rate,
+                                  band_weights=weights)
                 q[weights] = _quality(metrics, data, r.pop("rec"))
-                q[weights].update(r)
+                q[weights]["s"] = r["encode_s"]
             u, e, a = q["units"], q["error"], q.get("anchor")
             fmt = lambda d: (f"{d['band_mean']:.2f} / {d['global']:.2f} / {d['worst']:.2f} / "
                              f"{d['sam']:.2f}°")

@@ -105,13 +105,15 @@ def run_anchor(name: str, data: np.ndarray, rate: float) -> dict:
     return out
 
 
-def run_hinerc(name: str, data: np.ndarray, wl: np.ndarray, rate: float) -> dict:
+def run_hinerc(name: str, data: np.ndarray, wl: np.ndarray, rate: float, **options) -> dict:
+    """``name`` (``hinerc-eN[-CODER]``) at the rate, ``options`` passed to the encoder too."""
     import hinerc
     from hinerc.io import Cube
 
     parts = name.split("-")  # hinerc-eN[-CODER]
     effort = int(parts[1][1:])
     opts = {"map_coder": parts[2]} if len(parts) > 2 else {}
+    opts.update(options)
     cube = Cube(data, wavelengths_nm=wl)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "x.hnr"
