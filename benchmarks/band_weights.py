@@ -58,8 +58,11 @@ def main(argv: list[str] | None = None) -> None:
             best = rd.best_anchor(cache, key, rate)
             q = {}
             if best is not None:
-                rec, _, _ = _run_anchor(best[0], data, rate)
-                q["anchor"] = _quality(metrics, data, rec)
+                try:
+                    rec, _, _ = _run_anchor(best[0], data, rate)
+                    q["anchor"] = _quality(metrics, data, rec)
+                except (OSError, RuntimeError) as exc:  # its encoder is missing here
+                    print(f"{best[0]} cannot run: {exc}", file=sys.stderr)
             for weights in ("units", "error"):
                 r = rd.run_hinerc(f"hinerc-e{args.effort}", data, wl, rate,
                                   band_weights=weights)
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
             u, e, a = q["units"], q["error"], q.get("anchor")
             fmt = lambda d: (f"{d['band_mean']:.2f} / {d['global']:.2f} / {d['worst']:.2f} / "
                              f"{d['sam']:.2f}°")
-            row = (f"| {rd.NAMES.get(key, key)} | {rate} | {best[0] if best else '—'} | "
+            row = (f"| {rd.NAMES.get(key, key)} | {rate} | {best[0] if a else '—'} | "
                    f"{fmt(a) if a else '—'} | {fmt(u)} | {fmt(e)} | "
                    f"{e['band_mean'] - u['band_mean']:+.2f} / {e['global'] - u['global']:+.2f} | "
                    + (f"{e['band_mean'] - a['band_mean']:+.2f} / {e['global'] - a['global']:+.2f}"
