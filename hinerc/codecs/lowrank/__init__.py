@@ -304,7 +304,7 @@ the network only where it measured a gain on pixels it did not train on."""
             if filtering and best.rank and in_time:
                 best = _with_map_filter(job, lambda room: search(coder, room), coder,
                                         room_for(coder) + up_front, best, preset.filter_iters,
-                                        facts, up_front, weights)
+                                        facts, up_front)
             code = best.code
             saturated = best.finest and best.size < (1 - job.budget.tolerance) * room
             if job.report is not None:
@@ -478,8 +478,7 @@ def _klt_weights(prep: Any, scales: np.ndarray, room_for: Callable[[mapcoders.Ma
 
 
 def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, room: float,
-                     best: Any, iters: int, facts: dict, reserved: int = 0,
-                     klt_weights: Optional[np.ndarray] = None) -> Any:
+                     best: Any, iters: int, facts: dict, reserved: int = 0) -> Any:
     """``best`` (the search's trial at ``room`` bytes), or the cube coded again with a map
     filter's bytes taken from the maps, the filter trained on those maps where ``--device``
     says and the embeddings refitted to the filtered maps: whichever measured better (by at
@@ -520,8 +519,7 @@ def _with_map_filter(job: EncodeJob, search: Any, coder: mapcoders.MapCoder, roo
                            device, tick)
     del u
     scales = prep.table.scales[prep.table.coded]
-    trial = model.filtered_trial(prep, prep.valid, scales, coder, alt.code, alt.rel, filt,
-                                 klt_weights)
+    trial = model.filtered_trial(prep, prep.valid, scales, coder, alt.code, alt.rel, filt)
     gain = trial.psnr_db - best.psnr_db
     if job.report is not None:
         job.report.extra["map_filter_gain_db"] = round(gain, 3)

@@ -603,13 +603,12 @@ def _quantized(p: _Problem, f: _Fit, rel: float) -> Trial:
 
 
 def filtered_trial(target: np.ndarray, valid: Optional[np.ndarray], scales: np.ndarray,
-                   coder: MapCoder, code: LowRankCode, rel: float, filt: MapFilter,
-                   klt_weights: Optional[np.ndarray] = None) -> Trial:
+                   coder: MapCoder, code: LowRankCode, rel: float, filt: MapFilter) -> Trial:
     """The code's maps through the map filter ``filt``, as a decoder filters them, the
     embeddings refitted to them by least squares and quantized at ``rel``, scored as the search
     scores (``target``: the bands as :func:`encode` takes them; on a cube of more than
     :data:`LARGE_PIXELS` pixels, fitted and scored from Gram matrices as its search was)."""
-    p = _problem(target, valid, scales, coder, klt_weights)
+    p = _problem(target, valid, scales, coder)  # the fit reads the maps, not the KLT
     trial = p.quantized(p.fit(code.rank, code.maps, False, filt), rel)
     trial.code.filt = filt
     return trial
@@ -930,13 +929,14 @@ def _problem(target: Any, valid: Optional[np.ndarray], scales: np.ndarray,
     pixels (``target`` read by pixels), else a :class:`_Problem` (its bands in float64).
     ``klt_weights`` (:func:`klt_weights`): each band's original units scaled by the square root
     of its weight before the KLT (and in the maps' importance, which the same scales give)."""
+    scales = np.asarray(scales, np.float64)
     if klt_weights is not None:
-        scales = np.asarray(scales, np.float64) * np.sqrt(np.asarray(klt_weights, np.float64))
+        scales = scales * np.sqrt(np.asarray(klt_weights, np.float64))
     n, h, w = target.shape
     if h * w > LARGE_PIXELS:
-        return _LargeProblem(target, valid, np.asarray(scales, np.float64), coder)
+        return _LargeProblem(target, valid, scales, coder)
     arr = target.target if hasattr(target, "pixels") else target
-    return _Problem(arr, valid, np.asarray(scales, np.float64), coder)
+    return _Problem(arr, valid, scales, coder)
 
 
 #: :func:`klt_weights`: a band's error is taken as at least this share of the bands' median

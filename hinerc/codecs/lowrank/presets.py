@@ -118,7 +118,7 @@ EFFORTS: dict[int, Preset] = {
                      also_allocate=_DEFAULT_ALLOCATION), "hevc", _ALL_AV1, 8000, 2000,
               _SLOWEST, klt_passes=2),
 }
-#: the quick codes that weigh the bands (``Preset.klt_passes``): effort 1's search
-WEIGHING = Preset(Search(RANKS, patience=1, max_ranks=2, window=0.975, **_QUICK))
+#: the quick codes that weigh the bands (``Preset.klt_passes``): effort 1's
+WEIGHING = EFFORTS[1]
 #: ... on a tile's centre window of at most this many pixels a side
 WEIGHING_SIDE = 400
